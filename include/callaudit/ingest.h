@@ -1,0 +1,92 @@
+// Ingest: detects each input's format, runs parse -> normalize, and stores the events, one
+// transaction per input. Also the format test (the same scan, without a database).
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "callaudit/model.h"
+#include "callaudit/patterns.h"
+#include "callaudit/read.h"
+#include "callaudit/store.h"
+#include "callaudit/timeutil.h"
+
+namespace callaudit {
+
+// Receives what a scan finds, record by record.
+class ScanSink {
+ public:
+  virtual ~ScanSink() = default;
+  virtual Status on_event(const Event& e) = 0;
+  virtual Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) = 0;
+  virtual void on_recognized(const std::string& pattern, bool is_event) { (void)pattern, (void)is_event; }
+  virtual void on_alias(const std::string& alias, const std::string& agent) { (void)alias, (void)agent; }
+  virtual void on_progress(std::uint64_t bytes, std::int64_t lines) { (void)bytes, (void)lines; }
+};
+
+struct ScanStats {
+  std::string format;
+  std::int64_t lines = 0;
+  std::int64_t records = 0;  // CSV: data rows; text: lines
+  std::int64_t parsed = 0;
+  std::int64_t unmatched = 0;
+  std::int64_t blank = 0;
+  std::int64_t nul_lines = 0;  // lines that began with NUL bytes (stripped)
+  std::int64_t events = 0, offers = 0, results = 0, failures = 0, states = 0;
+  std::int64_t backwards = 0;
+  std::int64_t first_backwards_line = 0;
+  std::int64_t merged = 0;
+  std::optional<TimeUs> first_at, last_at;
+  std::string fingerprint;
+  std::uint64_t bytes = 0;
+  bool header_only = false;
+  std::string note;  // e.g. "headerless: columns taken by position"
+};
+
+struct Detection {
+  const FormatSpec* spec = nullptr;
+  double score = 0;
+  std::string why;  // when nothing fits: why not
+};
+
+// Picks the best format for an input from its first bytes.
+Detection detect_format(const Catalog& cat, std::string_view head);
+
+// Scans one input with one format. Returns an error only when the input cannot be read at
+// all (read error, missing required columns); unmatched lines are data, not errors.
+Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
+                       ScanSink& sink);
+
+struct IngestOptions {
+  std::string forced_format;  // --as
+  std::string zone;           // --tz ("" = UTC, assumed)
+  std::function<void(const std::string& name, std::uint64_t bytes, std::int64_t lines)> progress;
+};
+
+struct InputReport {
+  std::string name;
+  std::string status;  // "ingested", "duplicate", "error"
+  std::string message;
+  ScanStats stats;
+  std::vector<std::pair<std::int64_t, std::string>> unmatched_samples;  // first few (line, why)
+};
+
+class Ingester {
+ public:
+  Ingester(const Catalog& cat, Store& store, IngestOptions opts, const ZoneConverter& zone);
+  InputReport ingest(InputStream& in);
+
+ private:
+  const Catalog& cat_;
+  Store& store_;
+  IngestOptions opts_;
+  const ZoneConverter& zone_;
+};
+
+// The head of an input: its first bytes, put back in front of the rest.
+std::string read_head(ByteSource& src, size_t n, std::string& error);
+std::unique_ptr<ByteSource> prefixed(std::string head, ByteSource& rest);
+
+}  // namespace callaudit

@@ -1,0 +1,119 @@
+// The SQLite timeline: one database file per case. Schema in docs/timeline-schema.md.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callaudit/model.h"
+#include "callaudit/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace callaudit {
+
+constexpr int kSchemaVersion = 1;
+
+struct InputRow {
+  std::int64_t id = 0;
+  std::string path;
+  std::string format;
+  std::string fingerprint;
+  std::int64_t bytes = 0;
+  std::int64_t lines = 0;
+  std::int64_t records = 0;
+  std::int64_t parsed = 0;
+  std::int64_t unmatched = 0;
+  std::int64_t events = 0;
+  std::int64_t offers = 0;
+  std::int64_t results = 0;
+  std::int64_t failures = 0;
+  std::int64_t states = 0;
+  std::string zone;
+  bool zone_assumed = false;
+  std::string precision;
+  std::optional<TimeUs> first_at, last_at;
+  std::int64_t backwards = 0;
+  std::int64_t merged = 0;
+};
+
+// A prepared statement with RAII.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, const std::string& sql);
+  Statement(Statement&& o) noexcept;
+  Statement& operator=(Statement&& o) noexcept;
+  ~Statement();
+  [[nodiscard]] bool ok() const { return st_ != nullptr; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  Statement& bind(int i, std::int64_t v);
+  Statement& bind(int i, const std::string& v);
+  Statement& bind(int i, std::string_view v);
+  Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  Statement& bind(int i, std::optional<std::int64_t> v);
+  Statement& bind(int i, std::optional<int> v);
+  Statement& bind(int i, double v);
+  Statement& bind_null(int i);
+  Statement& bind_text_or_null(int i, const std::string& v);
+  // Steps once: true while there is a row.
+  bool step();
+  void reset();
+  [[nodiscard]] int columns() const;
+  [[nodiscard]] std::int64_t int64(int col) const;
+  [[nodiscard]] double real(int col) const;
+  [[nodiscard]] std::string text(int col) const;
+  [[nodiscard]] bool is_null(int col) const;
+  [[nodiscard]] std::string name(int col) const;
+  [[nodiscard]] int type(int col) const;
+  [[nodiscard]] int status() const { return rc_; }
+  sqlite3_stmt* raw() { return st_; }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+  std::string error_;
+  int rc_ = 0;
+};
+
+class Store {
+ public:
+  enum class Mode { read_write, read_only };
+  static Result<std::unique_ptr<Store>> open(const std::string& path, Mode mode);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  sqlite3* db() { return db_; }
+  Status exec(const std::string& sql);
+
+  // One input = one transaction.
+  Status begin_input(const InputRow& row);
+  Status add_event(const Event& e);
+  Status add_unmatched(std::int64_t line, std::string_view text, const std::string& why);
+  // Applies member-name aliases found in this input to every event of the case.
+  Status add_alias(const std::string& alias, const std::string& agent);
+  // Commits, unless the same content is already in: then rolls back and returns its path.
+  Result<std::optional<std::string>> finish_input(const InputRow& row);
+  void abort_input();
+  Status create_indexes();
+  std::optional<std::string> find_fingerprint(const std::string& fp);
+
+  [[nodiscard]] std::int64_t current_input() const { return input_id_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  Store() = default;
+  Status check_schema(Mode mode);
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::int64_t input_id_ = 0;
+  Statement insert_event_;
+  Statement insert_unmatched_;
+  std::int64_t unmatched_stored_ = 0;
+};
+
+constexpr int kUnmatchedSamplesPerInput = 100;
+
+}  // namespace callaudit

@@ -1,0 +1,122 @@
+// The subcommand table, help and dispatch. Covered by tests/cli/cli_test.cc.
+#include "callaudit/cli.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "common.h"
+
+namespace callaudit::cli {
+
+int cmd_ingest(Env& env, const std::vector<std::string>& args);
+int cmd_formats(Env& env, const std::vector<std::string>& args);
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"ingest", "read inputs into the case's timeline database",
+       "callaudit ingest [--db FILE] [--as FORMAT] [--tz ZONE] INPUT...",
+       "  callaudit ingest --tz Europe/London ticket-4711.zip\n"
+       "  callaudit ingest --db case.db --as netcall-audit audit-export.csv\n"
+       "  zcat freeswitch.log.1.gz | callaudit ingest --tz America/New_York -\n",
+       cmd_ingest},
+      {"formats", "list the known formats, check pattern files, test which lines a file matches",
+       "callaudit formats list | check [FILE.toml...] | test [--as FORMAT] FILE",
+       "  callaudit formats list\n"
+       "  callaudit formats check patterns/formats/freeswitch-log.toml\n"
+       "  callaudit formats test freeswitch.log\n",
+       cmd_formats},
+  };
+  return table;
+}
+
+void add_common(po::options_description& desc, std::string& db, std::string& patterns) {
+  desc.add_options()("db", po::value<std::string>(&db)->default_value("callaudit.db"),
+                     "the case's timeline database")(
+      "patterns", po::value<std::string>(&patterns)->default_value(""),
+      "folder of pattern files (default: the shipped patterns/)");
+}
+
+void error_line(Env& env, const std::string& message) {
+  Paint p{env.err_tty};
+  env.err << p.red("error:") << " " << message << "\n";
+}
+
+int usage_error(Env& env, const Command& cmd, const std::string& message) {
+  error_line(env, message);
+  env.err << "usage: " << cmd.usage << "\n(see 'callaudit " << cmd.name << " --help')\n";
+  return static_cast<int>(Exit::usage);
+}
+
+int parse_args(Env& env, const Command& cmd, po::options_description& desc,
+               const po::positional_options_description* pos, const std::vector<std::string>& args,
+               po::variables_map& vm) {
+  bool help = false;
+  po::options_description all(desc);
+  all.add_options()("help,h", po::bool_switch(&help), "show this help");
+  try {
+    auto parser = po::command_line_parser(args).options(all);
+    if (pos) parser.positional(*pos);
+    po::store(parser.run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(env, cmd, e.what());
+  }
+  if (help) {
+    env.out << "callaudit " << cmd.name << ": " << cmd.summary << "\n\nusage: " << cmd.usage << "\n\n"
+            << all << "\nexamples:\n"
+            << cmd.examples;
+    return 0;
+  }
+  return -1;
+}
+
+Result<Catalog> load_catalog(Env& env, const std::string& dir) {
+  std::filesystem::path d = dir.empty() ? Catalog::default_dir() : std::filesystem::path(dir);
+  auto cat = Catalog::load(d);
+  if (!cat.ok()) error_line(env, "patterns: " + cat.error());
+  return cat;
+}
+
+namespace {
+
+void print_overview(Env& env) {
+  env.out << "callaudit: why did calls fail to reach agents? Reads contact-center logs into a timeline\n"
+             "and tells, for every failed offer, whether the agent, the system or configuration caused it.\n\n"
+             "usage: callaudit COMMAND [options]\n\ncommands:\n";
+  for (const auto& c : commands()) {
+    std::string n = c.name;
+    n.resize(10, ' ');
+    env.out << "  " << n << c.summary << "\n";
+  }
+  env.out << "\n'callaudit COMMAND --help' shows a command's options and examples.\n";
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Env env{out, err, &out == &std::cout && ::isatty(1), &err == &std::cerr && ::isatty(2)};
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_overview(env);
+    return args.empty() ? static_cast<int>(Exit::usage) : 0;
+  }
+  if (args[0] == "--version") {
+    out << "callaudit 0.1.0\n";
+    return 0;
+  }
+  for (const auto& c : commands()) {
+    if (args[0] == c.name) {
+      try {
+        return c.run(env, std::vector<std::string>(args.begin() + 1, args.end()));
+      } catch (const std::exception& e) {
+        error_line(env, std::string("internal error: ") + e.what());
+        return static_cast<int>(Exit::input_error);
+      }
+    }
+  }
+  error_line(env, "unknown command '" + args[0] + "'");
+  print_overview(env);
+  return static_cast<int>(Exit::usage);
+}
+
+}  // namespace callaudit::cli

@@ -1,0 +1,56 @@
+// Shared pieces of the subcommands: option parsing, terminal detection, messages.
+#pragma once
+#include <boost/program_options.hpp>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "callaudit/patterns.h"
+#include "callaudit/result.h"
+
+namespace callaudit::cli {
+
+namespace po = boost::program_options;
+
+struct Env {
+  std::ostream& out;
+  std::ostream& err;
+  bool out_tty = false;
+  bool err_tty = false;
+};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;     // "callaudit ingest [options] INPUT..."
+  const char* examples;  // lines of examples
+  int (*run)(Env& env, const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& commands();
+
+// Parses args against desc (+ positional); prints help or a usage error. Returns -1 when the
+// caller should go on, else the exit status.
+int parse_args(Env& env, const Command& cmd, po::options_description& desc,
+               const po::positional_options_description* pos, const std::vector<std::string>& args,
+               po::variables_map& vm);
+
+// Loads patterns/ (from --patterns or the default place); prints the error on failure.
+Result<Catalog> load_catalog(Env& env, const std::string& dir);
+
+void add_common(po::options_description& desc, std::string& db, std::string& patterns);
+
+int usage_error(Env& env, const Command& cmd, const std::string& message);
+void error_line(Env& env, const std::string& message);
+
+// Terminal colors: only on a terminal.
+struct Paint {
+  bool on = false;
+  std::string red(const std::string& s) const { return on ? "\033[31m" + s + "\033[0m" : s; }
+  std::string green(const std::string& s) const { return on ? "\033[32m" + s + "\033[0m" : s; }
+  std::string yellow(const std::string& s) const { return on ? "\033[33m" + s + "\033[0m" : s; }
+  std::string bold(const std::string& s) const { return on ? "\033[1m" + s + "\033[0m" : s; }
+  std::string dim(const std::string& s) const { return on ? "\033[2m" + s + "\033[0m" : s; }
+};
+
+}  // namespace callaudit::cli

@@ -1,0 +1,391 @@
+// Ingest orchestration: detection, scan (read -> parse -> normalize), store.
+// Covered by tests/ingest/ingest_test.cc and the fixture table tests.
+#include "callaudit/ingest.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "callaudit/normalize.h"
+#include "callaudit/parse.h"
+
+namespace callaudit {
+
+namespace {
+
+class HeadSource : public ByteSource {
+ public:
+  HeadSource(std::string head, ByteSource& rest) : head_(std::move(head)), rest_(rest) {}
+  Result<size_t> read(char* buf, size_t cap) override {
+    if (pos_ < head_.size()) {
+      size_t n = std::min(cap, head_.size() - pos_);
+      std::memcpy(buf, head_.data() + pos_, n);
+      pos_ += n;
+      return n;
+    }
+    return rest_.read(buf, cap);
+  }
+
+ private:
+  std::string head_;
+  size_t pos_ = 0;
+  ByteSource& rest_;
+};
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+    if (n == 9 || i + n >= s.size() + (n == 0 ? 1 : 0)) return n == 0;
+    for (size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+std::string unmatched_why(const std::string& why, std::string_view line) {
+  if (line.find('\0') != std::string_view::npos) return why + " (holds NUL bytes)";
+  if (!valid_utf8(line)) return why + " (not valid UTF-8)";
+  return why;
+}
+
+// Counts and forwards one recognized or unmatched record.
+struct Counter {
+  ScanStats& st;
+  ScanSink& sink;
+  Normalizer& norm;
+  Status handle(Record& rec, std::int64_t line, std::string_view raw) {
+    switch (rec.kind) {
+      case RecordKind::unmatched:
+        ++st.unmatched;
+        return sink.on_unmatched(line, raw, unmatched_why(rec.why, raw));
+      case RecordKind::continuation:
+      case RecordKind::noise: {
+        ++st.parsed;
+        sink.on_recognized(rec.pattern, false);
+        Status s = norm.feed(rec, line, raw);  // flagged noise (leg status, marks)
+        if (!s.ok()) {
+          --st.parsed;
+          ++st.unmatched;
+          return sink.on_unmatched(line, raw, s.message());
+        }
+        return drain();
+      }
+      case RecordKind::event: {
+        Status s = norm.feed(rec, line, raw);
+        if (!s.ok()) {
+          ++st.unmatched;
+          return sink.on_unmatched(line, raw, s.message());
+        }
+        ++st.parsed;
+        sink.on_recognized(rec.pattern.empty() ? rec.rule->name : rec.pattern, true);
+        return drain();
+      }
+    }
+    return {};
+  }
+  Status drain() {
+    Event e;
+    while (norm.pop(e)) {
+      ++st.events;
+      switch (e.type) {
+        case EventType::offer:
+          ++st.offers;
+          break;
+        case EventType::result:
+          ++st.results;
+          if (is_failure(e)) ++st.failures;
+          break;
+        case EventType::state:
+          ++st.states;
+          break;
+      }
+      if (!st.first_at || e.at < *st.first_at) st.first_at = e.at;
+      if (!st.last_at || e.at_end > *st.last_at) st.last_at = e.at_end;
+      Status s = sink.on_event(e);
+      if (!s.ok()) return s;
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+std::string read_head(ByteSource& src, size_t n, std::string& error) {
+  std::string head(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    auto r = src.read(head.data() + got, n - got);
+    if (!r.ok()) {
+      error = r.error();
+      break;
+    }
+    if (*r == 0) break;
+    got += *r;
+  }
+  head.resize(got);
+  return head;
+}
+
+std::unique_ptr<ByteSource> prefixed(std::string head, ByteSource& rest) {
+  return std::make_unique<HeadSource>(std::move(head), rest);
+}
+
+Detection detect_format(const Catalog& cat, std::string_view head) {
+  Detection best;
+  for (const auto& f : cat.formats) {
+    double s = detect_score(*f, head);
+    if (s > best.score) {
+      best.score = s;
+      best.spec = f.get();
+    }
+  }
+  if (best.spec) return best;
+  if (head.empty()) {
+    best.why = "empty: nothing to read";
+    return best;
+  }
+  size_t binary = 0;
+  for (unsigned char c : head)
+    if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) ++binary;
+  if (binary * 10 > head.size()) {
+    best.why = "looks binary (" + std::to_string(binary * 100 / head.size()) + "% control bytes in the first " +
+               std::to_string(head.size()) + " bytes): not a log this tool reads";
+    return best;
+  }
+  std::string_view first = head.substr(0, head.find('\n'));
+  if (first.size() > 120) first = first.substr(0, 120);
+  best.why = "no known format fits (first line: \"" + std::string(first) +
+             "\"); see 'callaudit formats list', or force one with --as";
+  return best;
+}
+
+Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
+                       ScanSink& sink) {
+  ScanStats st;
+  st.format = spec.name;
+  Normalizer norm(spec, cat.codes, zone);
+  Counter counter{st, sink, norm};
+  Record rec;
+  if (spec.layout == Layout::text) {
+    TextParser parser(spec);
+    LineReader reader(src);
+    std::string_view line;
+    std::uint64_t next_progress = 64 << 20;
+    while (reader.next(line)) {
+      std::int64_t no = reader.line_number();
+      if (reader.truncated()) {
+        ++st.unmatched;
+        Status s = sink.on_unmatched(no, line.substr(0, 200), "line longer than 1 MiB: cut, not parsed");
+        if (!s.ok()) return s;
+        continue;
+      }
+      if (!line.empty() && line.front() == '\0') {
+        ++st.nul_lines;
+        while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
+      }
+      if (line.empty()) {
+        ++st.blank;
+        continue;
+      }
+      parser.parse(line, rec);
+      Status s = counter.handle(rec, no, line);
+      if (!s.ok()) return s;
+      if (reader.fingerprint().bytes() >= next_progress) {
+        sink.on_progress(reader.fingerprint().bytes(), no);
+        next_progress += 64 << 20;
+      }
+    }
+    if (!reader.error().empty()) return Status::error("read error after line " + std::to_string(reader.line_number()) +
+                                                      ": " + reader.error());
+    st.lines = reader.line_number();
+    st.records = st.lines;
+    st.fingerprint = reader.fingerprint().hex();
+    st.bytes = reader.fingerprint().bytes();
+  } else {
+    CsvTokenizer tok;
+    CsvMapper mapper(spec);
+    Fingerprint fp;
+    std::vector<char> buf(1 << 20);
+    bool started = false;
+    CsvTokenizer::Row row;
+    std::uint64_t next_progress = 64 << 20;
+    auto handle_rows = [&]() -> Status {
+      while (tok.next(row)) {
+        if (!started) {
+          bool was_header = false;
+          Status s = mapper.start(row.cells, was_header);
+          if (!s.ok()) return Status::error("line " + std::to_string(row.line) + ": " + s.message());
+          started = true;
+          if (was_header) continue;
+          st.note = "no header row: columns taken by position";
+        }
+        if (row.cells.size() == 1 && row.cells[0].empty()) {
+          ++st.blank;
+          continue;
+        }
+        ++st.records;
+        mapper.map(row, rec);
+        Status s = counter.handle(rec, row.line, row.raw);
+        if (!s.ok()) return s;
+      }
+      return {};
+    };
+    for (;;) {
+      auto n = src.read(buf.data(), buf.size());
+      if (!n.ok()) return Status::error("read error: " + n.error());
+      if (*n == 0) break;
+      fp.update(buf.data(), *n);
+      tok.feed(std::string_view(buf.data(), *n));
+      Status s = handle_rows();
+      if (!s.ok()) return s;
+      if (fp.bytes() >= next_progress) {
+        sink.on_progress(fp.bytes(), tok.lines());
+        next_progress += 64 << 20;
+      }
+    }
+    tok.finish();
+    Status s = handle_rows();
+    if (!s.ok()) return s;
+    st.lines = tok.lines();
+    st.header_only = started && st.records == 0;
+    st.fingerprint = fp.hex();
+    st.bytes = fp.bytes();
+  }
+  norm.finish();
+  Status s = counter.drain();
+  if (!s.ok()) return s;
+  for (const auto& [alias, agent] : norm.aliases()) sink.on_alias(alias, agent);
+  st.backwards = norm.backwards();
+  st.first_backwards_line = norm.first_backwards_line();
+  st.merged = norm.merged();
+  return st;
+}
+
+namespace {
+
+class StoreSink : public ScanSink {
+ public:
+  StoreSink(Store& store, InputReport& report, const std::string& name,
+            const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress)
+      : store_(store), report_(report), name_(name), progress_(progress) {}
+  Status on_event(const Event& e) override { return store_.add_event(e); }
+  Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) override {
+    if (report_.unmatched_samples.size() < 5) report_.unmatched_samples.emplace_back(line, why);
+    return store_.add_unmatched(line, text, why);
+  }
+  void on_alias(const std::string& alias, const std::string& agent) override { aliases.emplace_back(alias, agent); }
+  void on_progress(std::uint64_t bytes, std::int64_t lines) override {
+    if (progress_) progress_(name_, bytes, lines);
+  }
+  std::vector<std::pair<std::string, std::string>> aliases;
+
+ private:
+  Store& store_;
+  InputReport& report_;
+  const std::string& name_;
+  const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress_;
+};
+
+}  // namespace
+
+Ingester::Ingester(const Catalog& cat, Store& store, IngestOptions opts, const ZoneConverter& zone)
+    : cat_(cat), store_(store), opts_(std::move(opts)), zone_(zone) {}
+
+InputReport Ingester::ingest(InputStream& in) {
+  InputReport rep;
+  rep.name = in.name;
+  std::string err;
+  std::string head = read_head(*in.source, 64 * 1024, err);
+  if (!err.empty()) {
+    rep.status = "error";
+    rep.message = "cannot read: " + err;
+    return rep;
+  }
+  const FormatSpec* spec = nullptr;
+  if (!opts_.forced_format.empty()) {
+    spec = cat_.find(opts_.forced_format);
+    if (!spec) {
+      rep.status = "error";
+      rep.message = "unknown format '" + opts_.forced_format + "' (see 'callaudit formats list')";
+      return rep;
+    }
+    if (head.empty()) {
+      rep.status = "error";
+      rep.message = "empty: nothing to read";
+      return rep;
+    }
+  } else {
+    Detection d = detect_format(cat_, head);
+    if (!d.spec) {
+      rep.status = "error";
+      rep.message = d.why;
+      return rep;
+    }
+    spec = d.spec;
+  }
+  InputRow row;
+  row.path = in.name;
+  row.format = spec->name;
+  row.zone = spec->needs_zone ? zone_.name() : "(times carry their zone)";
+  row.zone_assumed = spec->needs_zone && opts_.zone.empty();
+  row.precision = std::string(to_string(spec->precision));
+  Status st = store_.begin_input(row);
+  if (!st.ok()) {
+    rep.status = "error";
+    rep.message = "database: " + st.message();
+    return rep;
+  }
+  auto src = prefixed(std::move(head), *in.source);
+  StoreSink sink(store_, rep, in.name, opts_.progress);
+  auto scanned = scan(*spec, cat_, zone_, *src, sink);
+  if (!scanned.ok()) {
+    store_.abort_input();
+    rep.status = "error";
+    rep.message = scanned.error();
+    rep.stats.format = spec->name;
+    return rep;
+  }
+  ScanStats& s = *scanned;
+  for (const auto& [alias, agent] : sink.aliases) {
+    Status a = store_.add_alias(alias, agent);
+    if (!a.ok()) {
+      store_.abort_input();
+      rep.status = "error";
+      rep.message = "database: " + a.message();
+      return rep;
+    }
+  }
+  row.fingerprint = spec->name + ":" + s.fingerprint;
+  row.bytes = static_cast<std::int64_t>(s.bytes);
+  row.lines = s.lines;
+  row.records = s.records;
+  row.parsed = s.parsed;
+  row.unmatched = s.unmatched;
+  row.events = s.events;
+  row.offers = s.offers;
+  row.results = s.results;
+  row.failures = s.failures;
+  row.states = s.states;
+  row.first_at = s.first_at;
+  row.last_at = s.last_at;
+  row.backwards = s.backwards;
+  row.merged = s.merged;
+  auto fin = store_.finish_input(row);
+  rep.stats = s;
+  if (!fin.ok()) {
+    rep.status = "error";
+    rep.message = "database: " + fin.error();
+    return rep;
+  }
+  if (fin->has_value()) {
+    rep.status = "duplicate";
+    rep.message = "already ingested (same content as " + **fin + "): nothing added";
+    return rep;
+  }
+  rep.status = "ingested";
+  return rep;
+}
+
+}  // namespace callaudit

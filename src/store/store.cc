@@ -1,0 +1,351 @@
+// SQLite timeline: schema, one transaction per input, duplicate detection by fingerprint.
+// Covered by tests/store/store_test.cc.
+#include "callaudit/store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "callaudit/timeutil.h"
+
+namespace callaudit {
+
+Statement::Statement(sqlite3* db, const std::string& sql) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK) {
+    error_ = sqlite3_errmsg(db);
+    st_ = nullptr;
+  }
+}
+Statement::Statement(Statement&& o) noexcept : st_(o.st_), error_(std::move(o.error_)), rc_(o.rc_) { o.st_ = nullptr; }
+Statement& Statement::operator=(Statement&& o) noexcept {
+  if (this != &o) {
+    if (st_) sqlite3_finalize(st_);
+    st_ = o.st_;
+    error_ = std::move(o.error_);
+    rc_ = o.rc_;
+    o.st_ = nullptr;
+  }
+  return *this;
+}
+Statement::~Statement() {
+  if (st_) sqlite3_finalize(st_);
+}
+Statement& Statement::bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(st_, i, v);
+  return *this;
+}
+Statement& Statement::bind(int i, const std::string& v) {
+  sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(int i, std::string_view v) {
+  sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(int i, std::optional<std::int64_t> v) {
+  if (v)
+    sqlite3_bind_int64(st_, i, *v);
+  else
+    sqlite3_bind_null(st_, i);
+  return *this;
+}
+Statement& Statement::bind(int i, std::optional<int> v) {
+  if (v)
+    sqlite3_bind_int64(st_, i, *v);
+  else
+    sqlite3_bind_null(st_, i);
+  return *this;
+}
+Statement& Statement::bind(int i, double v) {
+  sqlite3_bind_double(st_, i, v);
+  return *this;
+}
+Statement& Statement::bind_null(int i) {
+  sqlite3_bind_null(st_, i);
+  return *this;
+}
+Statement& Statement::bind_text_or_null(int i, const std::string& v) {
+  if (v.empty()) return bind_null(i);
+  return bind(i, v);
+}
+bool Statement::step() {
+  rc_ = sqlite3_step(st_);
+  if (rc_ == SQLITE_ROW) return true;
+  if (rc_ != SQLITE_DONE) error_ = sqlite3_errmsg(sqlite3_db_handle(st_));
+  return false;
+}
+void Statement::reset() {
+  sqlite3_reset(st_);
+  sqlite3_clear_bindings(st_);
+}
+int Statement::columns() const { return sqlite3_column_count(st_); }
+std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(st_, col); }
+double Statement::real(int col) const { return sqlite3_column_double(st_, col); }
+std::string Statement::text(int col) const {
+  const auto* p = sqlite3_column_text(st_, col);
+  int n = sqlite3_column_bytes(st_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+bool Statement::is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+std::string Statement::name(int col) const { return sqlite3_column_name(st_, col); }
+int Statement::type(int col) const { return sqlite3_column_type(st_, col); }
+
+namespace {
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS inputs (
+  id            INTEGER PRIMARY KEY,
+  path          TEXT NOT NULL,
+  format        TEXT NOT NULL,
+  fingerprint   TEXT NOT NULL UNIQUE,
+  bytes         INTEGER NOT NULL,
+  lines         INTEGER NOT NULL,
+  records       INTEGER NOT NULL,
+  parsed        INTEGER NOT NULL,
+  unmatched     INTEGER NOT NULL,
+  events        INTEGER NOT NULL,
+  offers        INTEGER NOT NULL,
+  results       INTEGER NOT NULL,
+  failures      INTEGER NOT NULL,
+  states        INTEGER NOT NULL,
+  zone          TEXT NOT NULL,
+  zone_assumed  INTEGER NOT NULL,
+  precision     TEXT NOT NULL,
+  first_at      INTEGER,
+  last_at       INTEGER,
+  backwards     INTEGER NOT NULL,
+  merged        INTEGER NOT NULL,
+  ingested_at   TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+  id            INTEGER PRIMARY KEY,
+  input_id      INTEGER NOT NULL REFERENCES inputs(id) ON DELETE CASCADE,
+  line          INTEGER NOT NULL,
+  type          TEXT NOT NULL CHECK (type IN ('offer', 'result', 'state')),
+  at            INTEGER NOT NULL,
+  at_end        INTEGER NOT NULL,
+  precision     TEXT NOT NULL,
+  agent         TEXT NOT NULL,
+  agent_raw     TEXT NOT NULL,
+  agent_name    TEXT,
+  call          TEXT,
+  queue         TEXT,
+  kind          TEXT,
+  kind_basis    TEXT,
+  confidence    TEXT,
+  sip           INTEGER,
+  q850          INTEGER,
+  reason        TEXT,
+  ring_ms       INTEGER,
+  state         TEXT CHECK (state IS NULL OR state IN ('ready', 'busy', 'not_ready')),
+  vendor_state  TEXT,
+  initiator     TEXT CHECK (initiator IS NULL OR initiator IN ('agent', 'supervisor', 'system', 'unknown')),
+  detail        TEXT,
+  raw           TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS unmatched (
+  input_id      INTEGER NOT NULL REFERENCES inputs(id) ON DELETE CASCADE,
+  line          INTEGER NOT NULL,
+  text          TEXT NOT NULL,
+  why           TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS agent_aliases (
+  alias         TEXT PRIMARY KEY,
+  agent         TEXT NOT NULL
+) STRICT;
+)SQL";
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, Mode mode) {
+  std::unique_ptr<Store> s(new Store());
+  s->path_ = path;
+  // Refuse a file that exists but is not SQLite before SQLite gets to write to it.
+  {
+    std::ifstream f(path, std::ios::binary);
+    if (f) {
+      char magic[16] = {};
+      f.read(magic, 16);
+      auto n = f.gcount();
+      if (n > 0 && (n < 16 || std::memcmp(magic, "SQLite format 3\0", 16) != 0))
+        return Status::error(path + ": not a callaudit database (not an SQLite file)");
+    } else if (mode == Mode::read_only) {
+      return Status::error(path + ": no such database (run 'callaudit ingest' first)");
+    }
+  }
+  int flags = mode == Mode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = s->db_ ? sqlite3_errmsg(s->db_) : "cannot open";
+    return Status::error(path + ": " + msg);
+  }
+  sqlite3_busy_timeout(s->db_, 5000);
+  Status st = s->check_schema(mode);
+  if (!st.ok()) return st;
+  return s;
+}
+
+Store::~Store() {
+  insert_event_ = Statement();
+  insert_unmatched_ = Statement();
+  if (db_) sqlite3_close(db_);
+}
+
+Status Store::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "error";
+    sqlite3_free(err);
+    return Status::error(m);
+  }
+  return {};
+}
+
+Status Store::check_schema(Mode mode) {
+  Statement v(db_, "PRAGMA user_version");
+  if (!v.ok()) return Status::error(path_ + ": " + v.error());
+  if (!v.step()) return Status::error(path_ + ": " + v.error());
+  std::int64_t version = v.int64(0);
+  v = Statement();
+  if (version > kSchemaVersion)
+    return Status::error(path_ + ": written by a newer callaudit (schema version " + std::to_string(version) +
+                         ", this one knows " + std::to_string(kSchemaVersion) + "); use a newer callaudit");
+  if (mode == Mode::read_only) {
+    if (version == 0) return Status::error(path_ + ": not a callaudit database (no timeline schema)");
+    return {};
+  }
+  Status st = exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;");
+  if (!st.ok()) return Status::error(path_ + ": " + st.message());
+  if (version == 0) {
+    // A database file of another program has tables but no version: refuse it.
+    Statement t(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    if (t.ok() && t.step() && t.int64(0) > 0)
+      return Status::error(path_ + ": an SQLite database of another program (no callaudit schema)");
+    t = Statement();
+    st = exec(std::string("BEGIN;") + kSchema + "PRAGMA user_version = " + std::to_string(kSchemaVersion) +
+              "; COMMIT;");
+    if (!st.ok()) return Status::error(path_ + ": cannot create the schema: " + st.message());
+  }
+  return {};
+}
+
+std::optional<std::string> Store::find_fingerprint(const std::string& fp) {
+  Statement q(db_, "SELECT path FROM inputs WHERE fingerprint = ?");
+  q.bind(1, fp);
+  if (q.step()) return q.text(0);
+  return std::nullopt;
+}
+
+Status Store::begin_input(const InputRow& row) {
+  Status st = exec("BEGIN IMMEDIATE");
+  if (!st.ok()) return st;
+  Statement ins(db_,
+                "INSERT INTO inputs (path, format, fingerprint, bytes, lines, records, parsed, unmatched, events, offers,"
+                " results, failures, states, zone, zone_assumed, precision, backwards, merged, ingested_at)"
+                " VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ?, ?, ?, 0, 0, ?)");
+  if (!ins.ok()) return Status::error(ins.error());
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  // A placeholder fingerprint until the whole content has been read.
+  ins.bind(1, row.path).bind(2, row.format).bind(3, "pending:" + std::to_string(now) + ":" + row.path);
+  ins.bind(4, row.zone).bind(5, static_cast<std::int64_t>(row.zone_assumed)).bind(6, row.precision);
+  ins.bind(7, format_utc(now - now % kUsPerSecond));
+  if (ins.step(), ins.status() != 101 /*SQLITE_DONE*/) return Status::error(ins.error());
+  input_id_ = sqlite3_last_insert_rowid(db_);
+  unmatched_stored_ = 0;
+  if (!insert_event_.ok()) {
+    insert_event_ = Statement(db_,
+                              "INSERT INTO events (input_id, line, type, at, at_end, precision, agent, agent_raw,"
+                              " agent_name, call, queue, kind, kind_basis, confidence, sip, q850, reason, ring_ms,"
+                              " state, vendor_state, initiator, detail, raw)"
+                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!insert_event_.ok()) return Status::error(insert_event_.error());
+    insert_unmatched_ = Statement(db_, "INSERT INTO unmatched (input_id, line, text, why) VALUES (?,?,?,?)");
+    if (!insert_unmatched_.ok()) return Status::error(insert_unmatched_.error());
+  }
+  return {};
+}
+
+Status Store::add_event(const Event& e) {
+  Statement& s = insert_event_;
+  s.bind(1, input_id_).bind(2, e.line).bind(3, to_string(e.type)).bind(4, e.at).bind(5, e.at_end);
+  s.bind(6, to_string(e.precision)).bind(7, e.agent).bind(8, e.agent_raw).bind_text_or_null(9, e.agent_name);
+  s.bind_text_or_null(10, e.call).bind_text_or_null(11, e.queue);
+  s.bind_text_or_null(12, e.kind).bind_text_or_null(13, e.kind_basis).bind_text_or_null(14, e.confidence);
+  s.bind(15, e.sip).bind(16, e.q850).bind_text_or_null(17, e.reason).bind(18, e.ring_ms);
+  s.bind_text_or_null(19, e.state).bind_text_or_null(20, e.vendor_state).bind_text_or_null(21, e.initiator);
+  s.bind_text_or_null(22, e.detail).bind(23, e.raw);
+  s.step();
+  int rc = s.status();
+  s.reset();
+  if (rc != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  return {};
+}
+
+Status Store::add_unmatched(std::int64_t line, std::string_view text, const std::string& why) {
+  if (unmatched_stored_ >= kUnmatchedSamplesPerInput) return {};
+  ++unmatched_stored_;
+  Statement& s = insert_unmatched_;
+  s.bind(1, input_id_).bind(2, line).bind(3, text.substr(0, 4096)).bind(4, why);
+  s.step();
+  int rc = s.status();
+  s.reset();
+  if (rc != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  return {};
+}
+
+Status Store::add_alias(const std::string& alias, const std::string& agent) {
+  Statement a(db_, "INSERT OR REPLACE INTO agent_aliases (alias, agent) VALUES (?, ?)");
+  a.bind(1, alias).bind(2, agent);
+  a.step();
+  Statement u(db_, "UPDATE events SET agent = ?, agent_name = coalesce(agent_name, ?) WHERE agent = ?");
+  u.bind(1, agent).bind(2, alias).bind(3, alias);
+  u.step();
+  if (u.status() != SQLITE_DONE) return Status::error(u.error());
+  return {};
+}
+
+Result<std::optional<std::string>> Store::finish_input(const InputRow& row) {
+  if (auto existing = find_fingerprint(row.fingerprint)) {
+    abort_input();
+    return std::optional<std::string>(*existing);
+  }
+  Statement u(db_,
+              "UPDATE inputs SET fingerprint = ?, bytes = ?, lines = ?, records = ?, parsed = ?, unmatched = ?,"
+              " events = ?, offers = ?, results = ?, failures = ?, states = ?, first_at = ?, last_at = ?,"
+              " backwards = ?, merged = ? WHERE id = ?");
+  u.bind(1, row.fingerprint).bind(2, row.bytes).bind(3, row.lines).bind(4, row.records).bind(5, row.parsed);
+  u.bind(6, row.unmatched).bind(7, row.events).bind(8, row.offers).bind(9, row.results).bind(10, row.failures);
+  u.bind(11, row.states).bind(12, row.first_at).bind(13, row.last_at).bind(14, row.backwards).bind(15, row.merged);
+  u.bind(16, input_id_);
+  u.step();
+  if (u.status() != SQLITE_DONE) {
+    std::string err = u.error();
+    abort_input();
+    return Status::error(err);
+  }
+  Status st = exec("COMMIT");
+  if (!st.ok()) {
+    abort_input();
+    return st;
+  }
+  input_id_ = 0;
+  return std::optional<std::string>();
+}
+
+void Store::abort_input() {
+  (void)exec("ROLLBACK");
+  input_id_ = 0;
+}
+
+Status Store::create_indexes() {
+  return exec(
+      "CREATE INDEX IF NOT EXISTS events_agent_at ON events (agent, at);"
+      "CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at);"
+      "CREATE INDEX IF NOT EXISTS events_input_line ON events (input_id, line);"
+      "CREATE INDEX IF NOT EXISTS unmatched_input ON unmatched (input_id, line);");
+}
+
+}  // namespace callaudit
