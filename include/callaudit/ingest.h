@@ -29,7 +29,7 @@ class ScanSink {
 struct ScanStats {
   std::string format;
   std::int64_t lines = 0;
-  std::int64_t records = 0;  // CSV: data rows; text: lines
+  std::int64_t records = 0;  // CSV: data rows; text: lines that start a record (not continuations)
   std::int64_t parsed = 0;
   std::int64_t unmatched = 0;
   std::int64_t blank = 0;

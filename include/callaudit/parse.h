@@ -79,7 +79,8 @@ class CsvMapper {
   explicit CsvMapper(const FormatSpec& spec);
   // Takes the first row: a header, or (for headerless formats) the first data row.
   // Returns an error when required columns are missing. `was_header` tells which.
-  Status start(const std::vector<std::string>& first_row, bool& was_header);
+  // `raw` is the first row's text as read (headerless_detect is matched against it).
+  Status start(const std::vector<std::string>& first_row, bool& was_header, std::string_view raw = {});
   void map(const CsvTokenizer::Row& row, Record& out) const;
   [[nodiscard]] const std::vector<std::string>& header() const { return header_; }
 

@@ -33,6 +33,7 @@ struct EventRule {
   std::vector<Condition> when;    // all must hold (a missing field never holds)
   std::vector<Condition> unless;  // none may hold
   std::optional<EventType> emit;  // nullopt: recognized, but not an event (known noise)
+  bool unmatched = false;         // emit = "unmatched": a value no rule knows; counted as unmatched
   FieldPairs set;                 // fields assigned when the rule fires ("{field}" copies one)
   std::string merge;              // "", "weak" or "primary": a weak event merges into a primary one
   std::string next_state_initiator;  // the agent's next state change is marked with this initiator

@@ -11,6 +11,9 @@ namespace callaudit::cli {
 
 int cmd_ingest(Env& env, const std::vector<std::string>& args);
 int cmd_formats(Env& env, const std::vector<std::string>& args);
+int cmd_diagnose(Env& env, const std::vector<std::string>& args);
+int cmd_explain(Env& env, const std::vector<std::string>& args);
+int cmd_timeline(Env& env, const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -20,6 +23,20 @@ const std::vector<Command>& commands() {
        "  callaudit ingest --db case.db --as netcall-audit audit-export.csv\n"
        "  zcat freeswitch.log.1.gz | callaudit ingest --tz America/New_York -\n",
        cmd_ingest},
+      {"diagnose", "a verdict for every failed offer: agent, system, configuration, benign or unknown",
+       "callaudit diagnose [--db FILE] [--format text|json|csv] [--window SECONDS] [--rules FILE]",
+       "  callaudit diagnose\n"
+       "  callaudit diagnose --format json > diagnosis.json\n"
+       "  callaudit diagnose --window 20 --display-tz Europe/London\n",
+       cmd_diagnose},
+      {"explain", "the evidence chain of one failure: rules fired and not fired, lines cited",
+       "callaudit explain [--db FILE] FAILURE_ID", "  callaudit explain 17\n", cmd_explain},
+      {"timeline", "the merged, time-ordered trail of all sources, with each agent's state",
+       "callaudit timeline [--db FILE] [--agent ID] [--call ID] [--from T] [--to T] [--around T] [--window S]",
+       "  callaudit timeline --agent 1042 --around 2026-03-14T09:12:33Z\n"
+       "  callaudit timeline --call C-000123\n"
+       "  callaudit timeline --display-tz Europe/London --from '2026-03-14 09:00' --to '2026-03-14 10:00'\n",
+       cmd_timeline},
       {"formats", "list the known formats, check pattern files, test which lines a file matches",
        "callaudit formats list | check [FILE.toml...] | test [--as FORMAT] FILE",
        "  callaudit formats list\n"

@@ -28,6 +28,7 @@ struct Command {
 };
 
 const std::vector<Command>& commands();
+const Command& command(const char* name);
 
 // Parses args against desc (+ positional); prints help or a usage error. Returns -1 when the
 // caller should go on, else the exit status.

@@ -143,7 +143,7 @@ int formats_test(Env& env, const Catalog& cat, const std::string& forced, const 
 }  // namespace
 
 int cmd_formats(Env& env, const std::vector<std::string>& args) {
-  const Command& cmd = commands()[1];
+  const Command& cmd = command("formats");
   std::string db, patterns, as, tz, action;
   std::vector<std::string> rest;
   po::options_description desc("options");

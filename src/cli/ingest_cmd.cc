@@ -4,10 +4,14 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "callaudit/diagnose.h"
 #include "callaudit/ingest.h"
 #include "common.h"
 
 namespace callaudit::cli {
+
+Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window);
+Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save);
 
 namespace {
 
@@ -65,6 +69,8 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
       });
   Status idx = (*store)->create_indexes();
   if (!idx.ok()) error_line(env, "database: " + idx.message());
+  // Keep the stored diagnosis in step with the timeline, so the SQL views are current.
+  if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) (void)run_diagnosis(env, **store, *cat, *params, true);
 
   Paint p{env.out_tty};
   int ingested = 0, dup = 0, failed = 0;
@@ -112,7 +118,7 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
 }
 
 int cmd_ingest(Env& env, const std::vector<std::string>& args) {
-  const Command& cmd = commands()[0];
+  const Command& cmd = command("ingest");
   std::string db, patterns, as, tz;
   std::vector<std::string> inputs;
   po::options_description desc("options");

@@ -55,7 +55,9 @@ struct Counter {
   ScanStats& st;
   ScanSink& sink;
   Normalizer& norm;
+  bool text = false;  // text formats count records here: recognized lines that start a record
   Status handle(Record& rec, std::int64_t line, std::string_view raw) {
+    if (text && (rec.kind == RecordKind::noise || rec.kind == RecordKind::event)) ++st.records;
     switch (rec.kind) {
       case RecordKind::unmatched:
         ++st.unmatched;
@@ -63,7 +65,7 @@ struct Counter {
       case RecordKind::continuation:
       case RecordKind::noise: {
         ++st.parsed;
-        sink.on_recognized(rec.pattern, false);
+        sink.on_recognized(!rec.pattern.empty() ? rec.pattern : rec.rule ? rec.rule->name : "(no rule)", false);
         Status s = norm.feed(rec, line, raw);  // flagged noise (leg status, marks)
         if (!s.ok()) {
           --st.parsed;
@@ -166,7 +168,7 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
   ScanStats st;
   st.format = spec.name;
   Normalizer norm(spec, cat.codes, zone);
-  Counter counter{st, sink, norm};
+  Counter counter{st, sink, norm, spec.layout == Layout::text};
   Record rec;
   if (spec.layout == Layout::text) {
     TextParser parser(spec);
@@ -200,7 +202,6 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
     if (!reader.error().empty()) return Status::error("read error after line " + std::to_string(reader.line_number()) +
                                                       ": " + reader.error());
     st.lines = reader.line_number();
-    st.records = st.lines;
     st.fingerprint = reader.fingerprint().hex();
     st.bytes = reader.fingerprint().bytes();
   } else {
@@ -215,7 +216,7 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
       while (tok.next(row)) {
         if (!started) {
           bool was_header = false;
-          Status s = mapper.start(row.cells, was_header);
+          Status s = mapper.start(row.cells, was_header, row.raw);
           if (!s.ok()) return Status::error("line " + std::to_string(row.line) + ": " + s.message());
           started = true;
           if (was_header) continue;

@@ -49,7 +49,8 @@ void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::stri
     bool numeric;
   };
   std::vector<Level> levels;
-  if (const std::string* forced = field(f, "kind"); nonempty(forced)) levels.push_back({*forced, "", "record", false});
+  // A kind set by the format's own rule (an answered offer, say) decides outright.
+  const std::string* forced = field(f, "kind");
   if (e.sip) {
     auto it = codes.sip.find(*e.sip);
     if (it != codes.sip.end()) {
@@ -87,7 +88,9 @@ void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::stri
   // that says "normal" is overruled by a later level that names a failure (CXone lists cause
   // 16 under Bad Number; FreeSWITCH reports q850 16 for its internal causes).
   const Level* chosen = nullptr;
-  for (size_t i = 0; i < levels.size(); ++i) {
+  Level forced_level{nonempty(forced) ? *forced : std::string(), "", "record", false};
+  if (nonempty(forced)) chosen = &forced_level;
+  for (size_t i = 0; !chosen && i < levels.size(); ++i) {
     const Level& l = levels[i];
     if (l.kind == "unknown") continue;
     if (l.kind == "normal" && l.numeric) {

@@ -76,9 +76,9 @@ void CsvTokenizer::feed(std::string_view bytes) {
         at_line_start_ = true;
         ++line_;
       }
-    } else if (c == '"' && cell_.empty() && (cur_.raw.empty() || cur_.raw.back() == ',' || cur_.raw.back() == ' ')) {
-      // A quote opens a quoted field (a space before it is tolerated: `, "x"` in FreeSWITCH
-      // templates).
+    } else if (c == '"' && cell_.find_first_not_of(' ') == std::string::npos) {
+      // A quote opens a quoted field; spaces before it are tolerated (`, "x"` in FreeSWITCH
+      // templates) and are not part of the value.
       cell_.clear();
       in_quotes_ = true;
       cur_.raw += c;
@@ -134,14 +134,16 @@ CsvMapper::CsvMapper(const FormatSpec& spec) : spec_(spec) {
   for (const auto& r : spec.events) rules_.push_back(&r);
 }
 
-Status CsvMapper::start(const std::vector<std::string>& first_row, bool& was_header) {
+Status CsvMapper::start(const std::vector<std::string>& first_row, bool& was_header, std::string_view raw) {
   std::vector<std::string> names;
   for (const auto& c : first_row) names.push_back(trim(c));
   bool has_required = std::all_of(spec_.required.begin(), spec_.required.end(), [&](const std::string& r) {
     return std::find(names.begin(), names.end(), r) != names.end();
   });
-  std::string joined;
-  for (size_t i = 0; i < first_row.size(); ++i) joined += (i ? "," : "") + first_row[i];
+  // headerless_detect sees the raw first line, exactly as detection does
+  std::string joined(raw);
+  if (raw.empty())
+    for (size_t i = 0; i < first_row.size(); ++i) joined += (i ? "," : "") + first_row[i];
   if (!has_required && spec_.headerless &&
       (!spec_.headerless_detect || RE2::PartialMatch(joined, *spec_.headerless_detect))) {
     header_ = spec_.header;

@@ -88,6 +88,10 @@ void apply_rules(const FormatSpec& spec, Record& rec, const std::vector<const Ev
     for (const auto& [k, v] : r->set) assigned.emplace_back(k, expand(v, rec.fields));
     for (auto& [k, v] : assigned) set_field(rec.fields, k, std::move(v));
     rec.kind = r->emit ? RecordKind::event : RecordKind::noise;
+    if (r->unmatched) {
+      rec.kind = RecordKind::unmatched;
+      rec.why = "no rule knows this record (" + r->name + ")";
+    }
     return;
   }
   rec.rule = nullptr;

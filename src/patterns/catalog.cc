@@ -127,7 +127,7 @@ std::optional<EventType> emit_of(const Ctx& c, const toml::table& t, bool& prese
   auto e = t["emit"].value<std::string>();
   if (!e) return std::nullopt;
   present = true;
-  if (*e == "none") return std::nullopt;
+  if (*e == "none" || *e == "unmatched") return std::nullopt;
   auto type = event_type_from(*e);
   if (!type) throw LoadError{c.where(t) + ": emit must be offer, result, state or none, not '" + *e + "'"};
   return type;
@@ -142,6 +142,7 @@ EventRule rule_of(const Ctx& c, const toml::table& t, const std::string& fallbac
   bool present = false;
   r.emit = emit_of(c, t, present);
   r.set = pairs_of(c, t["set"]);
+  r.unmatched = t["emit"].value_or(std::string()) == "unmatched";
   r.merge = str_of(t, "merge");
   if (!r.merge.empty() && r.merge != "weak" && r.merge != "primary")
     throw LoadError{c.where(t) + ": merge must be weak or primary"};

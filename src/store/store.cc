@@ -155,6 +155,52 @@ CREATE TABLE IF NOT EXISTS agent_aliases (
   alias         TEXT PRIMARY KEY,
   agent         TEXT NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS incidents (
+  id            INTEGER PRIMARY KEY,
+  from_at       INTEGER NOT NULL,
+  to_at         INTEGER NOT NULL,
+  class         TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  agents        INTEGER NOT NULL,
+  failures      INTEGER NOT NULL,
+  offers        INTEGER NOT NULL,
+  verdict       TEXT NOT NULL,
+  why           TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS diagnosis (
+  failure_id    INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+  kind          TEXT NOT NULL,
+  verdict       TEXT NOT NULL CHECK (verdict IN ('agent', 'system', 'configuration', 'benign', 'unknown')),
+  confidence    TEXT NOT NULL CHECK (confidence IN ('high', 'medium', 'low')),
+  rule          TEXT NOT NULL,
+  why           TEXT NOT NULL,
+  incident_id   INTEGER REFERENCES incidents(id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS evidence (
+  failure_id    INTEGER NOT NULL REFERENCES diagnosis(failure_id) ON DELETE CASCADE,
+  role          TEXT NOT NULL CHECK (role IN ('cause', 'context', 'consequence')),
+  event_id      INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  note          TEXT
+) STRICT;
+CREATE VIEW IF NOT EXISTS timeline AS
+  SELECT e.id, strftime('%Y-%m-%dT%H:%M:%f', e.at / 1e6, 'unixepoch') || 'Z' AS time, e.at, e.type, e.agent,
+         e.agent_name, e.call, e.kind, e.sip, e.q850, e.reason, e.ring_ms, e.state, e.vendor_state, e.initiator,
+         i.path AS file, e.line, i.format, e.raw
+  FROM events e JOIN inputs i ON i.id = e.input_id;
+CREATE VIEW IF NOT EXISTS state_changes AS
+  SELECT id, time, at, agent, agent_name, state, vendor_state, initiator, file, line, raw
+  FROM timeline WHERE type = 'state';
+CREATE VIEW IF NOT EXISTS failures AS
+  SELECT t.id, t.time, t.at, t.agent, t.agent_name, t.call, d.kind, t.kind AS code_kind, t.sip, t.q850, t.reason,
+         t.ring_ms, d.verdict, d.confidence, d.rule, d.why, d.incident_id AS incident, t.file, t.line, t.raw
+  FROM timeline t JOIN diagnosis d ON d.failure_id = t.id;
+CREATE VIEW IF NOT EXISTS agents AS
+  SELECT agent, max(agent_name) AS name,
+         sum(type = 'result') AS offers,
+         sum(type = 'result' AND kind <> 'normal') AS failures,
+         sum(type = 'state') AS state_changes,
+         min(time) AS first_seen, max(time) AS last_seen
+  FROM timeline GROUP BY agent;
 )SQL";
 
 }  // namespace

@@ -1,0 +1,155 @@
+// Replay, correlation and diagnosis: for every failed offer a verdict (agent, system,
+// configuration, benign, unknown) with the lines that prove it. Rules R1-R6 of
+// docs/diagnosis.md; their parameters and wording are data in patterns/rules/.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callaudit/model.h"
+#include "callaudit/patterns.h"
+#include "callaudit/result.h"
+#include "callaudit/store.h"
+
+namespace callaudit {
+
+struct DiagnosisParams {
+  TimeUs r1_window = 2 * kUsPerSecond;
+  std::vector<std::string> r1_causes = {"ORIGINATOR_CANCEL"};
+  TimeUs r2_window = 10 * kUsPerSecond;
+  TimeUs r3_not_ready_for = 10 * kUsPerSecond;
+  std::int64_t r4_max_ring_ms = 2000;
+  TimeUs r5_span = 120 * kUsPerSecond;
+  int r5_min_agents = 3;
+  double r5_min_share = 0.5;
+  int r6_min_failures = 3;
+  std::vector<std::string> r6_kinds = {"forbidden", "endpoint_unavailable", "media_incompatible", "bad_destination"};
+  TimeUs consequence_window = 10 * kUsPerSecond;
+  std::map<std::string, std::string> why;  // sentence templates by rule
+  static DiagnosisParams from(const RuleParams& rules);
+};
+
+// ---- the compact timeline the correlation works on
+
+struct StateChange {
+  std::int64_t id = 0;
+  TimeUs at = 0, at_end = 0;
+  std::uint8_t state = 0;      // 0 ready, 1 busy, 2 not_ready
+  std::uint8_t initiator = 0;  // 0 agent, 1 supervisor, 2 system, 3 unknown
+  std::int64_t order = 0;      // (input, line) tie-break for equal times
+};
+
+struct Failure {
+  std::int64_t id = 0;
+  int agent = 0;
+  TimeUs at = 0, at_end = 0;
+  std::string kind;
+  std::string cause;  // the vendor cause/reason text
+  std::optional<std::int64_t> ring_ms;
+  bool low_confidence = false;
+};
+
+// Each agent's state over time, rebuilt from the state changes of all sources.
+class Replay {
+ public:
+  // `changes[a]` need not be sorted.
+  explicit Replay(std::vector<std::vector<StateChange>> changes);
+  // The last change at or before t (nullptr: nothing known yet).
+  [[nodiscard]] const StateChange* state_at(int agent, TimeUs t) const;
+  // Changes with at in [from, to].
+  [[nodiscard]] std::pair<const StateChange*, const StateChange*> between(int agent, TimeUs from, TimeUs to) const;
+  [[nodiscard]] const std::vector<StateChange>& changes(int agent) const { return by_agent_[static_cast<size_t>(agent)]; }
+  [[nodiscard]] int agents() const { return static_cast<int>(by_agent_.size()); }
+
+ private:
+  std::vector<std::vector<StateChange>> by_agent_;
+};
+
+// What the state changes around one failure say (rules R1-R3 and the evidence roles).
+struct Correlation {
+  const StateChange* r1 = nullptr;     // non-system change away from ready within r1 window before t
+  const StateChange* r2 = nullptr;     // agent/supervisor/unknown change to not-ready within r2 window
+  const StateChange* at_offer = nullptr;  // the state at t
+  bool r3 = false;                     // not-ready at t for longer than r3_not_ready_for
+  std::vector<const StateChange*> consequences;  // system changes within the consequence window after t
+};
+
+Correlation correlate(const Replay& replay, const Failure& f, const DiagnosisParams& p);
+
+// ---- results
+
+struct Evidence {
+  std::string role;  // cause | context | consequence
+  std::int64_t event_id = 0;
+  std::string note;
+  // filled from the database
+  std::string file;
+  std::int64_t line = 0;
+  TimeUs at = 0;
+  std::string text;
+};
+
+struct RuleTrace {
+  std::string rule;
+  bool fired = false;
+  std::string why;
+};
+
+struct FailureVerdict {
+  std::int64_t id = 0;
+  TimeUs at = 0, at_end = 0;
+  std::string agent, agent_name, call, queue;
+  std::string format, file;
+  std::int64_t line = 0;
+  std::string raw;
+  std::string reason;
+  std::optional<int> sip, q850;
+  std::optional<std::int64_t> ring_ms;
+  std::string code_kind;  // the kind from the codes, before the rules
+  std::string kind_basis;
+  std::string kind;
+  std::string verdict;
+  std::string confidence;
+  std::string rule;  // R1..R6, or "default"
+  std::string why;
+  std::vector<Evidence> evidence;
+  std::optional<std::int64_t> incident;
+  std::vector<RuleTrace> trace;
+};
+
+struct Incident {
+  std::int64_t id = 0;
+  TimeUs from = 0, to = 0;
+  std::string cls;   // reachability | access
+  std::string kind;  // the most frequent kind
+  int agents = 0;
+  int failures = 0;
+  int offers = 0;
+  std::string verdict;
+  std::string why;
+  std::vector<std::string> agent_ids;
+};
+
+struct AgentFigures {
+  std::string agent, name;
+  std::int64_t offers = 0, failures = 0, refusals = 0;
+  std::map<std::string, std::int64_t> by_verdict;
+  std::map<std::string, std::int64_t> refusals_by_hour;  // "2026-03-14T09" -> refusals
+  std::map<std::string, std::int64_t> offers_by_hour;
+};
+
+struct Diagnosis {
+  std::vector<FailureVerdict> failures;
+  std::vector<Incident> incidents;
+  std::vector<AgentFigures> agents;
+  std::int64_t offers = 0;
+  std::int64_t refusals = 0;  // non-benign failures
+};
+
+// Runs the whole diagnosis over the database in one set-based pass.
+Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisParams& params);
+// Saves it (replacing the previous one) so the SQL views can show it.
+Status save_diagnosis(Store& store, const Diagnosis& d);
+
+}  // namespace callaudit

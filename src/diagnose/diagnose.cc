@@ -1,0 +1,575 @@
+// Diagnosis: kinds and default verdicts from the tables, then rules R1-R6 in order, incidents,
+// per-agent figures and the evidence lines. Covered by tests/diagnose/*_test.cc and the
+// golden scenarios under fixtures/scenarios/.
+#include "callaudit/diagnose.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "callaudit/timeutil.h"
+
+namespace callaudit {
+
+namespace {
+
+constexpr std::uint8_t kReady = 0, kBusy = 1, kNotReady = 2;
+const char* const kStateNames[] = {"ready", "busy", "not ready"};
+const char* const kInitiators[] = {"agent", "supervisor", "system", "unknown"};
+
+std::uint8_t state_code(const std::string& s) { return s == "ready" ? kReady : s == "busy" ? kBusy : kNotReady; }
+std::uint8_t initiator_code(const std::string& s) {
+  return s == "agent" ? 0 : s == "supervisor" ? 1 : s == "system" ? 2 : 3;
+}
+
+std::string human_duration(TimeUs us) {
+  if (us < 0) us = -us;
+  double s = static_cast<double>(us) / 1e6;
+  if (s < 1) return fmt::format("{} ms", us / 1000);
+  if (s < 120) return fmt::format("{:.1f} s", s);
+  if (s < 7200) return fmt::format("{:.0f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
+}
+
+std::string render(const std::string& tmpl, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      size_t end = tmpl.find('}', i);
+      if (end != std::string::npos) {
+        auto it = vars.find(tmpl.substr(i + 1, end - i - 1));
+        if (it != vars.end()) {
+          out += it->second;
+          i = end;
+          continue;
+        }
+      }
+    }
+    out += tmpl[i];
+  }
+  return out;
+}
+
+std::string template_of(const DiagnosisParams& p, const std::string& key) {
+  auto it = p.why.find(key);
+  return it == p.why.end() ? "{kind_title}: verdict {verdict} (" + key + ")" : it->second;
+}
+
+struct Row {
+  std::int64_t id;
+  int agent;
+  std::int64_t input_id, line;
+  TimeUs at, at_end;
+  std::string kind, kind_basis, confidence, reason, call, queue, agent_name;
+  std::optional<int> sip, q850;
+  std::optional<std::int64_t> ring_ms;
+};
+
+}  // namespace
+
+DiagnosisParams DiagnosisParams::from(const RuleParams& r) {
+  DiagnosisParams p;
+  auto secs = [&](const char* key, TimeUs def) {
+    return static_cast<TimeUs>(r.number(key, static_cast<double>(def) / 1e6) * 1e6);
+  };
+  p.r1_window = secs("r1.window_after_change_s", p.r1_window);
+  if (auto it = r.lists.find("r1.causes"); it != r.lists.end()) p.r1_causes = it->second;
+  p.r2_window = secs("r2.window_s", p.r2_window);
+  p.r3_not_ready_for = secs("r3.not_ready_for_s", p.r3_not_ready_for);
+  p.r4_max_ring_ms = static_cast<std::int64_t>(r.number("r4.max_ring_ms", static_cast<double>(p.r4_max_ring_ms)));
+  p.r5_span = secs("r5.span_s", p.r5_span);
+  p.r5_min_agents = static_cast<int>(r.number("r5.min_agents", p.r5_min_agents));
+  p.r5_min_share = r.number("r5.min_failure_share", p.r5_min_share);
+  p.r6_min_failures = static_cast<int>(r.number("r6.min_failures", p.r6_min_failures));
+  if (auto it = r.lists.find("r6.kinds"); it != r.lists.end()) p.r6_kinds = it->second;
+  p.consequence_window = secs("consequence.window_s", p.consequence_window);
+  for (const auto& [k, v] : r.texts)
+    if (k.rfind("why.", 0) == 0) p.why[k.substr(4)] = v;
+  return p;
+}
+
+Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisParams& p) {
+  Diagnosis out;
+  const auto& kinds = cat.codes.kinds;
+  auto kind_info = [&](const std::string& k) -> const KindInfo* {
+    auto it = kinds.find(k);
+    return it == kinds.end() ? nullptr : &it->second;
+  };
+
+  // ---- load the compact timeline in one pass
+  std::unordered_map<std::string, int> agent_index;
+  std::vector<std::string> agent_ids, agent_names;
+  auto agent_of = [&](const std::string& a) {
+    auto [it, fresh] = agent_index.emplace(a, static_cast<int>(agent_ids.size()));
+    if (fresh) {
+      agent_ids.push_back(a);
+      agent_names.emplace_back();
+    }
+    return it->second;
+  };
+  std::vector<std::vector<StateChange>> changes;
+  std::vector<Row> results;
+  {
+    Statement q(store.db(),
+                "SELECT id, type, at, at_end, agent, coalesce(agent_name, ''), input_id, line, coalesce(kind, ''),"
+                " coalesce(kind_basis, ''), coalesce(confidence, ''), coalesce(reason, ''), coalesce(call, ''),"
+                " coalesce(queue, ''), sip, q850, ring_ms, coalesce(state, ''), coalesce(initiator, '')"
+                " FROM events WHERE type IN ('result', 'state') ORDER BY at, input_id, line");
+    if (!q.ok()) return Status::error(q.error());
+    while (q.step()) {
+      int a = agent_of(q.text(4));
+      std::string name = q.text(5);
+      if (!name.empty()) agent_names[static_cast<size_t>(a)] = name;
+      if (q.text(1) == "state") {
+        if (changes.size() <= static_cast<size_t>(a)) changes.resize(static_cast<size_t>(a) + 1);
+        StateChange s;
+        s.id = q.int64(0);
+        s.at = q.int64(2);
+        s.at_end = q.int64(3);
+        s.state = state_code(q.text(17));
+        s.initiator = initiator_code(q.text(18));
+        s.order = q.int64(6) * (1LL << 32) + q.int64(7);
+        changes[static_cast<size_t>(a)].push_back(s);
+      } else {
+        Row r;
+        r.id = q.int64(0);
+        r.agent = a;
+        r.at = q.int64(2);
+        r.at_end = q.int64(3);
+        r.agent_name = name;
+        r.input_id = q.int64(6);
+        r.line = q.int64(7);
+        r.kind = q.text(8);
+        r.kind_basis = q.text(9);
+        r.confidence = q.text(10);
+        r.reason = q.text(11);
+        r.call = q.text(12);
+        r.queue = q.text(13);
+        if (!q.is_null(14)) r.sip = static_cast<int>(q.int64(14));
+        if (!q.is_null(15)) r.q850 = static_cast<int>(q.int64(15));
+        if (!q.is_null(16)) r.ring_ms = q.int64(16);
+        results.push_back(std::move(r));
+      }
+    }
+    if (q.status() != SQLITE_DONE) return Status::error(q.error());
+  }
+  changes.resize(agent_ids.size());
+  Replay replay(std::move(changes));
+
+  // ---- R1-R4 per failure
+  std::vector<TimeUs> result_times;
+  result_times.reserve(results.size());
+  for (const auto& r : results) result_times.push_back(r.at);  // already in time order
+
+  std::vector<Correlation> corr;
+  std::vector<int> decided;  // 0 open, 1 decided by R1-R3
+  std::vector<bool> r4;
+  std::vector<const Row*> rows;
+  for (const auto& r : results) {
+    if (r.kind == "normal") continue;
+    rows.push_back(&r);
+  }
+  out.failures.resize(rows.size());
+  corr.resize(rows.size());
+  decided.assign(rows.size(), 0);
+  r4.assign(rows.size(), false);
+
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = *rows[i];
+    FailureVerdict& v = out.failures[i];
+    v.id = r.id;
+    v.at = r.at;
+    v.at_end = r.at_end;
+    v.agent = agent_ids[static_cast<size_t>(r.agent)];
+    v.agent_name = r.agent_name.empty() ? agent_names[static_cast<size_t>(r.agent)] : r.agent_name;
+    v.call = r.call;
+    v.queue = r.queue;
+    v.line = r.line;
+    v.reason = r.reason;
+    v.sip = r.sip;
+    v.q850 = r.q850;
+    v.ring_ms = r.ring_ms;
+    v.code_kind = r.kind;
+    v.kind_basis = r.kind_basis;
+    v.kind = r.kind;
+    const KindInfo* ki = kind_info(r.kind);
+    std::string def_verdict = ki ? ki->verdict : "unknown";
+    std::string def_conf = ki ? ki->confidence : "low";
+    if (r.confidence == "low") def_conf = "low";
+
+    Failure f{r.id, r.agent, r.at, r.at_end, r.kind, r.reason, r.ring_ms, r.confidence == "low"};
+    // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
+    if (r.kind_basis.rfind("cause ", 0) == 0) f.cause = r.kind_basis.substr(6);
+    Correlation c = correlate(replay, f, p);
+    corr[i] = c;
+
+    auto trace = [&](const char* rule, bool fired, std::string why) { v.trace.push_back({rule, fired, std::move(why)}); };
+    if (c.r1) {
+      v.kind = "rejected_not_ready";
+      v.verdict = "agent";
+      v.confidence = "high";
+      v.rule = "R1";
+      decided[i] = 1;
+      trace("R1", true, "a non-system status change away from available came right before the ring was cancelled");
+    } else {
+      trace("R1", false,
+            std::find(p.r1_causes.begin(), p.r1_causes.end(), f.cause) == p.r1_causes.end()
+                ? "applies to a cancelled ring (" + fmt::format("{}", fmt::join(p.r1_causes, ", ")) + "), not to '" +
+                      (f.cause.empty() ? r.kind : f.cause) + "'"
+                : "no non-system status change away from available within " + human_duration(p.r1_window) +
+                      " before it");
+    }
+    if (!decided[i]) {
+      bool applies = def_verdict == "agent" || def_verdict == "unknown";
+      if (applies && c.r2) {
+        v.verdict = "agent";
+        v.confidence = "high";
+        v.rule = "R2";
+        decided[i] = 1;
+        trace("R2", true, "the agent's own change to not-ready lies within " + human_duration(p.r2_window));
+      } else {
+        trace("R2", false,
+              !applies ? "the default verdict of " + r.kind + " is " + def_verdict + ", not agent or unknown"
+                       : "no change to not-ready by the agent, a supervisor or unknown within " +
+                             human_duration(p.r2_window));
+      }
+    }
+    if (!decided[i]) {
+      bool applies = def_verdict != "benign";
+      if (applies && c.r3) {
+        v.verdict = "system";
+        v.confidence = "medium";
+        v.rule = "R3";
+        decided[i] = 1;
+        trace("R3", true, "the agent was not ready for " + human_duration(r.at - c.at_offer->at) + " before the offer");
+      } else {
+        std::string why = !applies ? std::string("a benign kind is not a routing failure")
+                          : !c.at_offer ? std::string("no state known before the offer")
+                          : c.at_offer->state != kNotReady
+                              ? std::string("the agent was ") + kStateNames[c.at_offer->state] + " at the offer"
+                              : "not ready for only " + human_duration(r.at - c.at_offer->at) + " (limit " +
+                                    human_duration(p.r3_not_ready_for) + ")";
+        trace("R3", false, why);
+      }
+    }
+    if (!decided[i]) {
+      if (r.kind == "no_answer" && r.ring_ms && *r.ring_ms < p.r4_max_ring_ms) {
+        v.kind = "endpoint_unavailable";
+        v.verdict = "configuration";
+        v.confidence = "low";
+        v.rule = "R4";
+        r4[i] = true;
+        trace("R4", true, "rang " + human_duration(*r.ring_ms * 1000) + ", under " +
+                              human_duration(p.r4_max_ring_ms * 1000));
+      } else {
+        trace("R4", false, r.kind != "no_answer" ? "not a no-answer"
+                           : !r.ring_ms          ? "ring time unknown"
+                                                 : "rang " + human_duration(*r.ring_ms * 1000));
+        v.verdict = def_verdict;
+        v.confidence = def_conf;
+        v.rule = "default";
+      }
+    }
+  }
+
+  // ---- R5 incidents: per class, a sliding window over open failures
+  std::map<std::string, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (decided[i]) continue;
+    const KindInfo* ki = kind_info(out.failures[i].kind);
+    if (ki && !ki->cls.empty()) by_class[ki->cls].push_back(i);
+  }
+  std::vector<std::int64_t> incident_of(rows.size(), 0);
+  for (auto& [cls, idx] : by_class) {
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return rows[a]->at < rows[b]->at; });
+    std::vector<bool> member(idx.size(), false);
+    std::map<int, int> agents_in;
+    size_t j = 0;
+    for (size_t i = 0; i < idx.size(); ++i) {
+      while (j < idx.size() && rows[idx[j]]->at - rows[idx[i]]->at <= p.r5_span) {
+        ++agents_in[rows[idx[j]]->agent];
+        ++j;
+      }
+      if (static_cast<int>(agents_in.size()) >= p.r5_min_agents) {
+        TimeUs from = rows[idx[i]]->at, to = rows[idx[j - 1]]->at_end;
+        auto lo = std::lower_bound(result_times.begin(), result_times.end(), from);
+        auto hi = std::upper_bound(result_times.begin(), result_times.end(), to);
+        double offers = static_cast<double>(hi - lo);
+        double fails = static_cast<double>(j - i);
+        if (offers <= 0 || fails / offers >= p.r5_min_share)
+          for (size_t k = i; k < j; ++k) member[k] = true;
+      }
+      if (--agents_in[rows[idx[i]]->agent] == 0) agents_in.erase(rows[idx[i]]->agent);
+    }
+    // consecutive members (within the span of each other) form one incident
+    size_t k = 0;
+    while (k < idx.size()) {
+      if (!member[k]) {
+        ++k;
+        continue;
+      }
+      size_t e = k;
+      while (e + 1 < idx.size() && member[e + 1] && rows[idx[e + 1]]->at - rows[idx[e]]->at <= p.r5_span) ++e;
+      Incident inc;
+      inc.id = static_cast<std::int64_t>(out.incidents.size()) + 1;
+      inc.cls = cls;
+      inc.from = rows[idx[k]]->at;
+      inc.to = rows[idx[e]]->at_end;
+      std::set<std::string> agents;
+      std::map<std::string, int> kind_count;
+      for (size_t m = k; m <= e; ++m) {
+        agents.insert(out.failures[idx[m]].agent);
+        ++kind_count[out.failures[idx[m]].kind];
+      }
+      inc.agents = static_cast<int>(agents.size());
+      inc.agent_ids.assign(agents.begin(), agents.end());
+      inc.failures = static_cast<int>(e - k + 1);
+      auto lo = std::lower_bound(result_times.begin(), result_times.end(), inc.from);
+      auto hi = std::upper_bound(result_times.begin(), result_times.end(), inc.to);
+      inc.offers = static_cast<int>(hi - lo);
+      inc.kind = std::max_element(kind_count.begin(), kind_count.end(), [](auto& a, auto& b) {
+                   return a.second < b.second;
+                 })->first;
+      inc.verdict = cls == "access" ? "configuration" : "system";
+      const KindInfo* ki = kind_info(inc.kind);
+      std::map<std::string, std::string> vars = {
+          {"incident_agents", std::to_string(inc.agents)}, {"incident_failures", std::to_string(inc.failures)},
+          {"from", format_utc(inc.from)},                   {"to", format_utc(inc.to)},
+          {"kind", inc.kind},                               {"kind_title", ki ? ki->title : inc.kind}};
+      inc.why = render(template_of(p, cls == "access" ? "r5_access" : "r5"), vars);
+      if (inc.agents >= p.r5_min_agents) {
+        for (size_t m = k; m <= e; ++m) {
+          size_t i = idx[m];
+          FailureVerdict& v = out.failures[i];
+          incident_of[i] = inc.id;
+          v.incident = inc.id;
+          std::string before = v.verdict;
+          if (v.verdict == "agent" || v.verdict == "unknown" || (r4[i] && cls == "reachability")) {
+            v.verdict = "system";
+          }
+          if (v.verdict != "benign") {
+            v.confidence = "high";
+            v.rule = "R5";
+          }
+          v.trace.push_back({"R5", true,
+                             fmt::format("incident {}: {} failures from {} agents within {}", inc.id, inc.failures,
+                                         inc.agents, human_duration(p.r5_span))});
+        }
+        out.incidents.push_back(std::move(inc));
+      }
+      k = e + 1;
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (!decided[i] && !incident_of[i])
+      out.failures[i].trace.push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
+                                                        " or more agents within " + human_duration(p.r5_span)});
+
+  // ---- R6 one agent's setup
+  std::map<int, std::vector<size_t>> setup;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (decided[i] || incident_of[i]) continue;
+    if (std::find(p.r6_kinds.begin(), p.r6_kinds.end(), out.failures[i].kind) != p.r6_kinds.end())
+      setup[rows[i]->agent].push_back(i);
+  }
+  std::set<size_t> r6_members;
+  for (auto& [agent, idx] : setup) {
+    if (static_cast<int>(idx.size()) < p.r6_min_failures) continue;
+    TimeUs from = rows[idx.front()]->at, to = rows[idx.back()]->at_end;
+    bool others_answered = false;
+    for (const auto& r : results)
+      if (r.kind == "normal" && r.agent != agent && r.at >= from - p.r5_span && r.at <= to + p.r5_span) {
+        others_answered = true;
+        break;
+      }
+    if (!others_answered) continue;
+    std::set<std::string> ks;
+    for (size_t i : idx) ks.insert(out.failures[i].kind);
+    for (size_t i : idx) {
+      FailureVerdict& v = out.failures[i];
+      v.verdict = "configuration";
+      v.confidence = "high";
+      v.rule = "R6";
+      r6_members.insert(i);
+      v.trace.push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
+      std::map<std::string, std::string> vars = {{"agent", v.agent},
+                                                 {"n", std::to_string(idx.size())},
+                                                 {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
+      v.why = render(template_of(p, "r6"), vars);
+      int cited = 0;
+      for (size_t o : idx)
+        if (o != i && cited < 3) {
+          v.evidence.push_back({"cause", out.failures[o].id, "another setup failure of this agent", "", 0, 0, ""});
+          ++cited;
+        }
+    }
+  }
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (!decided[i] && !incident_of[i] && !r6_members.count(i))
+      out.failures[i].trace.push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
+                                                        " setup failures for this agent, or nobody else answered"});
+
+  // ---- evidence and why
+  for (size_t i = 0; i < rows.size(); ++i) {
+    FailureVerdict& v = out.failures[i];
+    const Correlation& c = corr[i];
+    const Row& r = *rows[i];
+    const KindInfo* ki = kind_info(v.kind);
+    std::map<std::string, std::string> vars = {
+        {"agent", v.agent},
+        {"kind", v.kind},
+        {"kind_title", ki ? ki->title : v.kind},
+        {"reason", v.reason.empty() ? v.code_kind : v.reason},
+        {"basis", v.kind_basis},
+        {"verdict", v.verdict},
+        {"ring", r.ring_ms ? human_duration(*r.ring_ms * 1000) : "?"}};
+    const StateChange* cause = v.rule == "R1" ? c.r1 : v.rule == "R2" ? c.r2 : v.rule == "R3" ? c.at_offer : nullptr;
+    if (cause) {
+      vars["initiator"] = kInitiators[cause->initiator];
+      TimeUs d = cause->at - r.at;
+      if (cause->at >= r.at && cause->at <= r.at_end && r.at_end != r.at)
+        vars["delta"] = "within the same minute as";  // a minute-precision failure time
+      else if (cause->at > r.at_end)
+        vars["delta"] = human_duration(cause->at - r.at_end) + " after";
+      else
+        vars["delta"] = d < 0 ? human_duration(-d) + " before" : "at the moment of";
+      if (v.rule == "R1") vars["delta"] = human_duration(r.at - cause->at);
+      vars["since"] = format_utc(cause->at);
+      vars["ago"] = human_duration(r.at - cause->at);
+      vars["state_id"] = std::to_string(cause->id);
+      v.evidence.push_back({"cause", cause->id, "", "", 0, 0, ""});
+    }
+    if (v.rule == "default" || v.rule == "R4" || v.rule == "R5")
+      v.evidence.insert(v.evidence.begin(), {"cause", v.id, "the failure itself", "", 0, 0, ""});
+    else
+      v.evidence.insert(v.evidence.begin(), {"context", v.id, "the failure itself", "", 0, 0, ""});
+    if (c.at_offer && c.at_offer != cause) v.evidence.push_back({"context", c.at_offer->id, "state at the offer", "", 0, 0, ""});
+    for (const StateChange* s : c.consequences)
+      v.evidence.push_back({"consequence", s->id, "set by the platform after the failure", "", 0, 0, ""});
+    if (v.rule == "R5" && v.incident) {
+      const Incident& inc = out.incidents[static_cast<size_t>(*v.incident - 1)];
+      vars["incident_agents"] = std::to_string(inc.agents);
+      vars["incident_failures"] = std::to_string(inc.failures);
+      vars["from"] = format_utc(inc.from);
+      vars["to"] = format_utc(inc.to);
+      int cited = 0;
+      for (size_t o = 0; o < rows.size() && cited < 3; ++o)
+        if (incident_of[o] == *v.incident && out.failures[o].agent != v.agent) {
+          v.evidence.push_back({"cause", out.failures[o].id, "the same failure at another agent", "", 0, 0, ""});
+          ++cited;
+        }
+    }
+    if (v.why.empty()) {
+      std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);
+      if (v.rule == "R5" && v.incident && out.incidents[static_cast<size_t>(*v.incident - 1)].cls == "access")
+        key = "r5_access";
+      if (cause) vars["state"] = kStateNames[cause->state];
+      v.why = render(template_of(p, key), vars);
+    }
+  }
+
+  // ---- per-agent figures
+  std::map<std::string, AgentFigures> figs;
+  auto hour_of = [](TimeUs t) { return format_utc(t - t % (3600 * kUsPerSecond)).substr(0, 13); };
+  for (const auto& r : results) {
+    auto& a = figs[agent_ids[static_cast<size_t>(r.agent)]];
+    ++a.offers;
+    ++a.offers_by_hour[hour_of(r.at)];
+    ++out.offers;
+  }
+  for (const auto& v : out.failures) {
+    auto& a = figs[v.agent];
+    ++a.failures;
+    ++a.by_verdict[v.verdict];
+    if (v.verdict != "benign") {
+      ++a.refusals;
+      ++a.refusals_by_hour[hour_of(v.at)];
+      ++out.refusals;
+    }
+  }
+  for (auto& [id, a] : figs) {
+    a.agent = id;
+    auto it = agent_index.find(id);
+    if (it != agent_index.end()) a.name = agent_names[static_cast<size_t>(it->second)];
+    for (const char* k : {"agent", "system", "configuration", "benign", "unknown"}) a.by_verdict.emplace(k, 0);
+    out.agents.push_back(a);
+  }
+
+  // ---- fill evidence lines: one query over the cited ids
+  {
+    Status st = store.exec("CREATE TEMP TABLE IF NOT EXISTS cited (id INTEGER PRIMARY KEY); DELETE FROM cited;");
+    if (!st.ok()) return st;
+    Statement ins(store.db(), "INSERT OR IGNORE INTO cited (id) VALUES (?)");
+    for (const auto& v : out.failures)
+      for (const auto& e : v.evidence) {
+        ins.bind(1, e.event_id);
+        ins.step();
+        ins.reset();
+      }
+    std::unordered_map<std::int64_t, std::tuple<std::string, std::int64_t, TimeUs, std::string, std::string>> lines;
+    Statement q(store.db(),
+                "SELECT e.id, i.path, e.line, e.at, e.raw, i.format FROM cited c JOIN events e ON e.id = c.id"
+                " JOIN inputs i ON i.id = e.input_id");
+    while (q.step()) lines[q.int64(0)] = {q.text(1), q.int64(2), q.int64(3), q.text(4), q.text(5)};
+    for (auto& v : out.failures) {
+      for (auto& e : v.evidence) {
+        auto it = lines.find(e.event_id);
+        if (it == lines.end()) continue;
+        e.file = std::get<0>(it->second);
+        e.line = std::get<1>(it->second);
+        e.at = std::get<2>(it->second);
+        e.text = std::get<3>(it->second);
+        if (e.event_id == v.id) {
+          v.file = e.file;
+          v.raw = e.text;
+          v.format = std::get<4>(it->second);
+        }
+      }
+    }
+    (void)store.exec("DELETE FROM cited");
+  }
+  std::sort(out.failures.begin(), out.failures.end(),
+            [](const FailureVerdict& a, const FailureVerdict& b) { return a.at != b.at ? a.at < b.at : a.id < b.id; });
+  return out;
+}
+
+Status save_diagnosis(Store& store, const Diagnosis& d) {
+  Status st = store.exec("BEGIN; DELETE FROM evidence; DELETE FROM diagnosis; DELETE FROM incidents;");
+  if (!st.ok()) return st;
+  Statement inc(store.db(),
+                "INSERT INTO incidents (id, from_at, to_at, class, kind, agents, failures, offers, verdict, why)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& i : d.incidents) {
+    inc.bind(1, i.id).bind(2, i.from).bind(3, i.to).bind(4, i.cls).bind(5, i.kind);
+    inc.bind(6, static_cast<std::int64_t>(i.agents)).bind(7, static_cast<std::int64_t>(i.failures));
+    inc.bind(8, static_cast<std::int64_t>(i.offers)).bind(9, i.verdict).bind(10, i.why);
+    inc.step();
+    inc.reset();
+  }
+  Statement dg(store.db(),
+               "INSERT INTO diagnosis (failure_id, kind, verdict, confidence, rule, why, incident_id)"
+               " VALUES (?,?,?,?,?,?,?)");
+  Statement ev(store.db(), "INSERT INTO evidence (failure_id, role, event_id, note) VALUES (?,?,?,?)");
+  for (const auto& f : d.failures) {
+    dg.bind(1, f.id).bind(2, f.kind).bind(3, f.verdict).bind(4, f.confidence).bind(5, f.rule).bind(6, f.why);
+    dg.bind(7, f.incident);
+    dg.step();
+    if (dg.status() != SQLITE_DONE) {
+      (void)store.exec("ROLLBACK");
+      return Status::error(dg.error());
+    }
+    dg.reset();
+    for (const auto& e : f.evidence) {
+      ev.bind(1, f.id).bind(2, e.role).bind(3, e.event_id).bind_text_or_null(4, e.note);
+      ev.step();
+      ev.reset();
+    }
+  }
+  return store.exec("COMMIT");
+}
+
+}  // namespace callaudit

@@ -1,0 +1,267 @@
+// The diagnosis as JSON (the contract other tools read), CSV, and text for people.
+// Covered by tests/report/diagnosis_out_test.cc and the golden scenarios.
+#include <fmt/format.h>
+
+#include <map>
+#include <ostream>
+
+#include "callaudit/json.h"
+#include "callaudit/report.h"
+
+namespace callaudit {
+
+Result<std::vector<CoverageEntry>> load_coverage(Store& store) {
+  std::vector<CoverageEntry> out;
+  Statement q(store.db(),
+              "SELECT id, path, format, bytes, lines, records, parsed, unmatched, events, offers, results, failures,"
+              " states, zone, zone_assumed, precision, first_at, last_at, backwards, merged FROM inputs ORDER BY id");
+  if (!q.ok()) return Status::error(q.error());
+  while (q.step()) {
+    CoverageEntry c;
+    InputRow& r = c.input;
+    r.id = q.int64(0);
+    r.path = q.text(1);
+    r.format = q.text(2);
+    r.bytes = q.int64(3);
+    r.lines = q.int64(4);
+    r.records = q.int64(5);
+    r.parsed = q.int64(6);
+    r.unmatched = q.int64(7);
+    r.events = q.int64(8);
+    r.offers = q.int64(9);
+    r.results = q.int64(10);
+    r.failures = q.int64(11);
+    r.states = q.int64(12);
+    r.zone = q.text(13);
+    r.zone_assumed = q.int64(14) != 0;
+    r.precision = q.text(15);
+    if (!q.is_null(16)) r.first_at = q.int64(16);
+    if (!q.is_null(17)) r.last_at = q.int64(17);
+    r.backwards = q.int64(18);
+    r.merged = q.int64(19);
+    out.push_back(std::move(c));
+  }
+  Statement u(store.db(), "SELECT input_id, line, text, why FROM unmatched ORDER BY input_id, line");
+  std::map<std::int64_t, size_t> pos;
+  for (size_t i = 0; i < out.size(); ++i) pos[out[i].input.id] = i;
+  while (u.step()) {
+    auto it = pos.find(u.int64(0));
+    if (it == pos.end()) continue;
+    auto& c = out[it->second];
+    if (c.samples.size() < 10) {
+      c.samples.emplace_back(u.int64(1), u.text(2));
+      c.whys.push_back(u.text(3));
+    }
+  }
+  return out;
+}
+
+void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage) {
+  JsonWriter w(out);
+  w.begin_object();
+  w.field("schema", kDiagnosisSchema);
+  w.key("failures").begin_array();
+  for (const auto& f : d.failures) {
+    w.begin_object();
+    w.field("id", f.id);
+    w.field("at", format_utc(f.at));
+    w.field("agent", f.agent);
+    w.key("call");
+    if (f.call.empty())
+      w.null();
+    else
+      w.value(f.call);
+    w.key("source").begin_object();
+    w.field("format", f.format).field("file", f.file).field("line", f.line);
+    w.end_object();
+    w.field("vendor_reason", f.reason);
+    w.field("sip", f.sip);
+    w.field("q850", f.q850);
+    w.field("kind", f.kind);
+    w.field("verdict", f.verdict);
+    w.field("confidence", f.confidence);
+    w.field("why", f.why);
+    w.key("evidence").begin_array();
+    for (const auto& e : f.evidence) {
+      w.begin_object();
+      w.field("role", e.role).field("file", e.file).field("line", e.line).field("at", format_utc(e.at));
+      w.field("text", e.text);
+      w.end_object();
+    }
+    w.end_array();
+    w.field("incident", f.incident);
+    // additions beyond the contract's minimum: stable, documented in docs/diagnosis-json.md
+    w.field("rule", f.rule);
+    w.field("code_kind", f.code_kind);
+    w.field("ring_ms", f.ring_ms);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("incidents").begin_array();
+  for (const auto& i : d.incidents) {
+    w.begin_object();
+    w.field("id", i.id).field("from", format_utc(i.from)).field("to", format_utc(i.to));
+    w.field("agents", i.agents).field("failures", i.failures).field("kind", i.kind).field("verdict", i.verdict);
+    w.field("why", i.why);
+    w.field("class", i.cls).field("offers", i.offers);
+    w.key("agent_ids").begin_array();
+    for (const auto& a : i.agent_ids) w.value(a);
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("agents").begin_array();
+  for (const auto& a : d.agents) {
+    w.begin_object();
+    w.field("agent", a.agent);
+    w.key("name");
+    if (a.name.empty())
+      w.null();
+    else
+      w.value(a.name);
+    w.field("offers", a.offers).field("failures", a.failures);
+    w.key("by_verdict").begin_object();
+    for (const char* k : {"agent", "system", "configuration", "benign", "unknown"}) {
+      auto it = a.by_verdict.find(k);
+      w.field(k, it == a.by_verdict.end() ? std::int64_t{0} : it->second);
+    }
+    w.end_object();
+    w.field("refusal_rate", a.offers ? static_cast<double>(a.refusals) / static_cast<double>(a.offers) : 0.0);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("coverage").begin_array();
+  for (const auto& c : coverage) {
+    w.begin_object();
+    w.field("file", c.input.path).field("format", c.input.format).field("lines", c.input.lines);
+    w.field("parsed", c.input.parsed).field("unmatched", c.input.unmatched);
+    w.key("unmatched_samples").begin_array();
+    for (size_t i = 0; i < c.samples.size(); ++i) {
+      w.begin_object();
+      w.field("line", c.samples[i].first).field("text", c.samples[i].second).field("why", c.whys[i]);
+      w.end_object();
+    }
+    w.end_array();
+    w.field("zone", c.input.zone).field("zone_assumed", c.input.zone_assumed);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+namespace {
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+template <typename T>
+std::string opt(const std::optional<T>& v) {
+  return v ? std::to_string(*v) : std::string();
+}
+}  // namespace
+
+void write_diagnosis_csv(std::ostream& out, const Diagnosis& d) {
+  out << "id,at,agent,agent_name,call,kind,verdict,confidence,rule,sip,q850,vendor_reason,ring_ms,incident,file,line,"
+         "why\n";
+  for (const auto& f : d.failures) {
+    out << f.id << ',' << format_utc(f.at) << ',' << csv_cell(f.agent) << ',' << csv_cell(f.agent_name) << ','
+        << csv_cell(f.call) << ',' << f.kind << ',' << f.verdict << ',' << f.confidence << ',' << f.rule << ','
+        << opt(f.sip) << ',' << opt(f.q850) << ',' << csv_cell(f.reason) << ',' << opt(f.ring_ms) << ','
+        << opt(f.incident) << ',' << csv_cell(f.file) << ',' << f.line << ',' << csv_cell(f.why) << '\n';
+  }
+}
+
+std::string show_time(TimeUs t, const TextStyle& style) {
+  if (!style.zone || style.zone->is_utc()) {
+    std::string s = format_utc(t);
+    s[10] = ' ';
+    return s;
+  }
+  return format_local(t, *style.zone);
+}
+
+namespace {
+
+std::string paint(const TextStyle& s, const char* code, const std::string& text) {
+  return s.color ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+}
+
+std::string verdict_colored(const TextStyle& s, const std::string& v) {
+  const char* code = v == "agent" ? "33" : v == "system" ? "31" : v == "configuration" ? "35" : v == "benign" ? "32" : "2";
+  return paint(s, code, v);
+}
+
+void evidence_lines(std::ostream& out, const FailureVerdict& f, const TextStyle& style) {
+  for (const auto& e : f.evidence) {
+    out << fmt::format("      {:<11} {}:{}  {}\n", e.role, e.file, e.line, show_time(e.at, style));
+    out << "                  " << paint(style, "2", e.text.substr(0, 300)) << "\n";
+  }
+}
+
+}  // namespace
+
+void write_explain_text(std::ostream& out, const FailureVerdict& f, const TextStyle& style) {
+  out << fmt::format("failure {}  {}  agent {}{}\n", f.id, show_time(f.at, style), f.agent,
+                     f.agent_name.empty() ? "" : " (" + f.agent_name + ")");
+  out << fmt::format("  source   {}:{} ({})\n", f.file, f.line, f.format);
+  out << "           " << f.raw.substr(0, 400) << "\n";
+  out << fmt::format("  codes    reason \"{}\"  sip {}  q850 {}  ring {}\n", f.reason,
+                     f.sip ? std::to_string(*f.sip) : "-", f.q850 ? std::to_string(*f.q850) : "-",
+                     f.ring_ms ? std::to_string(*f.ring_ms) + " ms" : "-");
+  out << fmt::format("  kind     {} (from {}){}\n", f.kind, f.kind_basis,
+                     f.kind != f.code_kind ? " — the codes said " + f.code_kind : "");
+  out << "  verdict  " << verdict_colored(style, f.verdict) << " (" << f.confidence << ", rule " << f.rule << ")\n";
+  out << "  why      " << f.why << "\n";
+  if (f.incident) out << "  incident " << *f.incident << "\n";
+  out << "  rules\n";
+  for (const auto& t : f.trace) out << fmt::format("    {} {:<3} {}\n", t.fired ? "fired " : "no    ", t.rule, t.why);
+  out << "  evidence\n";
+  evidence_lines(out, f, style);
+}
+
+void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage,
+                          const TextStyle& style) {
+  std::map<std::string, int> by_verdict;
+  for (const auto& f : d.failures) ++by_verdict[f.verdict];
+  out << paint(style, "1", fmt::format("{} failed offers out of {} offers", d.failures.size(), d.offers)) << ": ";
+  bool first = true;
+  for (const char* v : {"agent", "system", "configuration", "benign", "unknown"}) {
+    out << (first ? "" : ", ") << by_verdict[v] << " " << verdict_colored(style, v);
+    first = false;
+  }
+  out << "\ntimes in " << (style.zone && !style.zone->is_utc() ? style.zone->name() : std::string("UTC")) << "\n";
+  for (const auto& i : d.incidents) {
+    out << "\n"
+        << paint(style, "1", fmt::format("incident {}: {} to {}, {} agents, {} failures ({}) -> ", i.id,
+                                         show_time(i.from, style), show_time(i.to, style), i.agents, i.failures, i.kind))
+        << verdict_colored(style, i.verdict) << "\n  " << i.why << "\n";
+  }
+  std::map<std::string, std::vector<const FailureVerdict*>> by_agent;
+  for (const auto& f : d.failures) by_agent[f.agent].push_back(&f);
+  for (const auto& [agent, list] : by_agent) {
+    const std::string& name = list.front()->agent_name;
+    out << "\n" << paint(style, "1", "agent " + agent + (name.empty() ? "" : " (" + name + ")")) << "\n";
+    for (const auto* f : list) {
+      out << fmt::format("  #{:<6} {}  {:<22} ", f->id, show_time(f->at, style), f->kind)
+          << verdict_colored(style, f->verdict)
+          << fmt::format(" ({}, {}){}\n", f->confidence, f->rule, f->incident ? fmt::format(" incident {}", *f->incident) : "");
+      out << "          " << f->why << "\n";
+      out << fmt::format("          {}:{}\n", f->file, f->line);
+    }
+  }
+  out << "\ncoverage\n";
+  for (const auto& c : coverage) {
+    out << fmt::format("  {}  {}  {} lines, {} parsed, {} unmatched{}\n", c.input.path, c.input.format, c.input.lines,
+                       c.input.parsed, c.input.unmatched, c.input.zone_assumed ? "  (zone-less times taken as UTC)" : "");
+    for (size_t i = 0; i < c.samples.size() && i < 3; ++i)
+      out << fmt::format("    unmatched line {}: {}\n", c.samples[i].first, c.whys[i]);
+  }
+  out << "\n'callaudit explain ID' shows the evidence of one failure.\n";
+}
+
+}  // namespace callaudit

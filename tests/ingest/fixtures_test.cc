@@ -1,0 +1,147 @@
+// Every fixture under fixtures/logs/<format>/ ingests with the counts written by hand in its
+// expected.toml; re-ingesting adds nothing; the zipped bundle keeps inner names.
+#include <doctest/doctest.h>
+
+#include <toml++/toml.h>
+
+#include "callaudit/store.h"
+#include "helpers.h"
+
+namespace fs = std::filesystem;
+using namespace callaudit;
+using testutil::run_cli;
+
+namespace {
+
+struct Counts {
+  std::int64_t lines, records, offers, results, failures, states, unmatched;
+  std::string format;
+};
+
+Counts counts_of(const fs::path& db, const std::string& path) {
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  Statement q((*store)->db(),
+              "SELECT lines, records, offers, results, failures, states, unmatched, format FROM inputs WHERE path = ?");
+  q.bind(1, path);
+  REQUIRE_MESSAGE(q.step(), "no input row for " << path);
+  return {q.int64(0), q.int64(1), q.int64(2), q.int64(3), q.int64(4), q.int64(5), q.int64(6), q.text(7)};
+}
+
+std::int64_t scalar(const fs::path& db, const std::string& sql) {
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  Statement q((*store)->db(), sql);
+  REQUIRE(q.step());
+  return q.int64(0);
+}
+
+}  // namespace
+
+TEST_CASE("every fixture ingests with its hand-counted expectations") {
+  fs::path root = testutil::source_dir() / "fixtures" / "logs";
+  int checked = 0;
+  for (const auto& dir : fs::directory_iterator(root)) {
+    fs::path expected = dir.path() / "expected.toml";
+    if (!fs::exists(expected)) continue;
+    toml::table t = toml::parse_file(expected.string());
+    std::string format = dir.path().filename().string();
+    for (const auto& [file, node] : t) {
+      const auto* e = node.as_table();
+      REQUIRE(e);
+      testutil::TempDir tmp;
+      fs::path input = dir.path() / std::string(file.str());
+      fs::path db = tmp / "case.db";
+      auto r = run_cli({"ingest", "--db", db.string(), "--tz", "Europe/London", input.string()});
+      INFO(input.string() << "\n" << r.out << r.err);
+      CHECK(r.code == 0);
+      Counts c = counts_of(db, input.string());
+      CHECK(c.format == format);
+      auto want = [&](const char* key) { return (*e)[key].value_or(std::int64_t{-1}); };
+      CHECK(c.lines == want("lines"));
+      if (want("records") >= 0) CHECK(c.records == want("records"));
+      CHECK(c.offers == want("offers"));
+      CHECK(c.results == want("results"));
+      CHECK(c.failures == want("failures"));
+      CHECK(c.states == want("states"));
+      CHECK(c.unmatched == want("unmatched"));
+      ++checked;
+    }
+  }
+  CHECK(checked >= 12);
+}
+
+TEST_CASE("ingesting the same content twice adds nothing and says so") {
+  testutil::TempDir tmp;
+  fs::path db = tmp / "case.db";
+  fs::path input = testutil::source_dir() / "fixtures/logs/freeswitch-log/freeswitch.log";
+  auto first = run_cli({"ingest", "--db", db.string(), input.string()});
+  REQUIRE(first.code == 0);
+  std::int64_t events = scalar(db, "SELECT count(*) FROM events");
+  CHECK(events > 0);
+  // the same bytes under another name are the same content
+  fs::path copy = tmp / "copy-of-freeswitch.log";
+  fs::copy_file(input, copy);
+  auto second = run_cli({"ingest", "--db", db.string(), input.string(), copy.string()});
+  CHECK(second.code == 0);
+  CHECK(second.out.find("already ingested") != std::string::npos);
+  CHECK(second.out.find("0 ingested, 2 already present") != std::string::npos);
+  CHECK(scalar(db, "SELECT count(*) FROM events") == events);
+  CHECK(scalar(db, "SELECT count(*) FROM inputs") == 1);
+}
+
+TEST_CASE("zones apply to zone-less times only, and the assumption is said") {
+  testutil::TempDir tmp;
+  fs::path input = testutil::source_dir() / "fixtures/logs/freeswitch-log/freeswitch.log";
+  auto utc = run_cli({"ingest", "--db", (tmp / "utc.db").string(), input.string()});
+  CHECK(utc.out.find("taken as UTC") != std::string::npos);
+  auto ny = run_cli({"ingest", "--db", (tmp / "ny.db").string(), "--tz", "America/New_York", input.string()});
+  CHECK(ny.out.find("taken as UTC") == std::string::npos);
+  std::int64_t a = scalar(tmp / "utc.db", "SELECT min(at) FROM events");
+  std::int64_t b = scalar(tmp / "ny.db", "SELECT min(at) FROM events");
+  CHECK(b - a == 5LL * 3600 * 1000000);  // 2024-03-05 is EST, UTC-5
+  CHECK(scalar(tmp / "ny.db", "SELECT zone_assumed FROM inputs") == 0);
+  CHECK(scalar(tmp / "utc.db", "SELECT zone_assumed FROM inputs") == 1);
+}
+
+TEST_CASE("a zipped bundle is read in place, with inner names, including a .gz inside") {
+  fs::path bundle = testutil::source_dir() / "fixtures/logs/bundle.zip";
+  REQUIRE(fs::exists(bundle));
+  testutil::TempDir tmp;
+  fs::path db = tmp / "case.db";
+  auto r = run_cli({"ingest", "--db", db.string(), "--tz", "Europe/London", bundle.string()});
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  Statement q((*store)->db(), "SELECT path, format FROM inputs ORDER BY path");
+  std::vector<std::string> names;
+  while (q.step()) names.push_back(q.text(0) + " " + q.text(1));
+  REQUIRE(names.size() == 3);
+  CHECK(names[0] == bundle.string() + ":ticket-4711/audit.csv netcall-audit");
+  CHECK(names[1] == bundle.string() + ":ticket-4711/events.csv netcall-event-history");
+  CHECK(names[2] == bundle.string() + ":ticket-4711/logs/freeswitch.log.gz freeswitch-log");
+  // the same content as the plain fixture: same events
+  fs::path db2 = tmp / "plain.db";
+  REQUIRE(run_cli({"ingest", "--db", db2.string(), "--tz", "Europe/London",
+                   (testutil::source_dir() / "fixtures/logs/freeswitch-log/freeswitch.log").string()})
+              .code == 0);
+  CHECK(scalar(db, "SELECT count(*) FROM events e JOIN inputs i ON i.id = e.input_id WHERE i.format = 'freeswitch-log'") ==
+        scalar(db2, "SELECT count(*) FROM events"));
+}
+
+TEST_CASE("stdin is an input named '-'") {
+  // run the binary: stdin of the test process is not ours to feed
+  testutil::TempDir tmp;
+  fs::path db = tmp / "case.db";
+  std::string cmd = std::string(CALLAUDIT_BINARY) + " ingest --db " + db.string() + " - < " +
+                    (testutil::source_dir() / "fixtures/logs/freeswitch-log/freeswitch.log").string() + " > /dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  Statement q((*store)->db(), "SELECT path, format, events FROM inputs");
+  REQUIRE(q.step());
+  CHECK(q.text(0) == "-");
+  CHECK(q.text(1) == "freeswitch-log");
+  CHECK(q.int64(2) > 0);
+}
