@@ -70,6 +70,7 @@ class CsvTokenizer {
   bool at_line_start_ = true;
   bool pending_cr_ = false;
   bool first_bytes_ = true;
+  size_t bom_seen_ = 0;
   std::int64_t line_ = 1;
 };
 

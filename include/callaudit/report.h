@@ -35,3 +35,32 @@ void write_explain_text(std::ostream& out, const FailureVerdict& f, const TextSt
 std::string show_time(TimeUs t, const TextStyle& style);
 
 }  // namespace callaudit
+
+namespace callaudit {
+
+struct ReportOptions {
+  std::string format = "md";  // md | html | json
+  std::string case_id;
+  bool redact = false;
+  const ZoneConverter* zone = nullptr;
+};
+
+// Masks phone numbers and the given names consistently (same input, same mask).
+class Redactor {
+ public:
+  Redactor(bool on, std::vector<std::string> names);
+  [[nodiscard]] std::string operator()(const std::string& text) const;
+  [[nodiscard]] bool on() const { return on_; }
+
+ private:
+  bool on_;
+  std::vector<std::pair<std::string, std::string>> names_;  // name -> mask, longest first
+};
+
+// Names worth masking: agent names known to the timeline.
+std::vector<std::string> names_to_redact(Store& store);
+
+void write_report(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage,
+                  const ReportOptions& opts, const Redactor& redact);
+
+}  // namespace callaudit

@@ -14,9 +14,17 @@ int cmd_formats(Env& env, const std::vector<std::string>& args);
 int cmd_diagnose(Env& env, const std::vector<std::string>& args);
 int cmd_explain(Env& env, const std::vector<std::string>& args);
 int cmd_timeline(Env& env, const std::vector<std::string>& args);
+int cmd_query(Env& env, const std::vector<std::string>& args);
+int cmd_report(Env& env, const std::vector<std::string>& args);
+int cmd_analyze(Env& env, const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"analyze", "ingest, diagnose and write the case report in one go: the command to run first",
+       "callaudit analyze [--tz ZONE] [-o report.html] INPUT...",
+       "  callaudit analyze --tz Europe/London ticket-4711.zip\n"
+       "  callaudit analyze --tz America/Chicago -o case.md --redact logs/\n",
+       cmd_analyze},
       {"ingest", "read inputs into the case's timeline database",
        "callaudit ingest [--db FILE] [--as FORMAT] [--tz ZONE] INPUT...",
        "  callaudit ingest --tz Europe/London ticket-4711.zip\n"
@@ -37,6 +45,16 @@ const std::vector<Command>& commands() {
        "  callaudit timeline --call C-000123\n"
        "  callaudit timeline --display-tz Europe/London --from '2026-03-14 09:00' --to '2026-03-14 10:00'\n",
        cmd_timeline},
+      {"query", "read-only SQL over the timeline (views: failures, state_changes, agents, incidents, timeline)",
+       "callaudit query [--db FILE] [--format table|csv|json] SQL",
+       "  callaudit query \"SELECT verdict, count(*) FROM failures GROUP BY verdict\"\n"
+       "  callaudit query --format csv \"SELECT * FROM state_changes WHERE agent = '1042'\"\n",
+       cmd_query},
+      {"report", "the case report to attach to a ticket: Markdown, self-contained HTML, or JSON",
+       "callaudit report [--db FILE] [--format md|html|json] [--case ID] [--redact] [-o FILE]",
+       "  callaudit report --format html --case 4711 -o report.html\n"
+       "  callaudit report --redact > report.md\n",
+       cmd_report},
       {"formats", "list the known formats, check pattern files, test which lines a file matches",
        "callaudit formats list | check [FILE.toml...] | test [--as FORMAT] FILE",
        "  callaudit formats list\n"

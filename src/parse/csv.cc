@@ -22,11 +22,22 @@ void CsvTokenizer::end_row() {
 
 void CsvTokenizer::feed(std::string_view bytes) {
   size_t i = 0;
-  if (first_bytes_) {
-    // A UTF-8 byte order mark may start the file; it is not part of the first header name.
-    if (bytes.size() >= 3 && bytes.substr(0, 3) == "\xEF\xBB\xBF") i = 3;
+  // A UTF-8 byte order mark may start the file; it is not part of the first header name. It
+  // may arrive split over several chunks.
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  while (first_bytes_ && i < bytes.size()) {
+    if (bytes[i] == kBom[bom_seen_]) {
+      ++i;
+      if (++bom_seen_ == kBom.size()) first_bytes_ = false;
+      continue;
+    }
+    // not a BOM after all: replay what was held back
     first_bytes_ = false;
+    std::string held(kBom.substr(0, bom_seen_));
+    bom_seen_ = 0;
+    if (!held.empty()) feed(held);
   }
+  if (first_bytes_) return;
   for (; i < bytes.size(); ++i) {
     char c = bytes[i];
     if (!row_started_) {
@@ -36,13 +47,14 @@ void CsvTokenizer::feed(std::string_view bytes) {
     }
     if (pending_cr_) {
       pending_cr_ = false;
+      ++line_;  // a CR alone ends a line too
       if (c == '\n') {
         // The CR that ended the last row belonged to a CRLF pair.
         row_started_ = false;
         at_line_start_ = true;
-        ++line_;
         continue;
       }
+      cur_.line = line_;
     }
     if (in_quotes_) {
       if (quote_pending_) {

@@ -113,7 +113,9 @@ class EntrySource : public ByteSource {
  public:
   EntrySource(archive* a, std::uint64_t budget, std::string name) : a_(a), budget_(budget), name_(std::move(name)) {}
   Result<size_t> read(char* buf, size_t cap) override {
-    la_ssize_t n = archive_read_data(a_, buf, cap);
+    // Small reads: on a damaged stream libarchive then hands out what it could decompress
+    // before it reports the damage.
+    la_ssize_t n = archive_read_data(a_, buf, std::min<size_t>(cap, 64 * 1024));
     if (n < 0) return Status::error(archive_error_string(a_) ? archive_error_string(a_) : "archive read error");
     total_ += static_cast<std::uint64_t>(n);
     if (budget_ && total_ > budget_)
@@ -394,11 +396,15 @@ bool LineReader::next(std::string_view& line) {
       line = {buf_.data() + begin_, len};
       begin_ += len + 1;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.size() > max_line_) {
+        line = line.substr(0, max_line_);
+        truncated_ = true;
+      }
       ++line_no_;
       return true;
     }
     scanned = end_ - begin_;
-    if (scanned >= max_line_) {
+    if (scanned > max_line_ + 1) {  // +1: a CR of a CRLF pair may still come
       // Too long: keep the first max_line_ bytes, skip to the end of the line.
       long_line_.assign(buf_.data() + begin_, max_line_);
       truncated_ = true;

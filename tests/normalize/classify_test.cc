@@ -107,7 +107,7 @@ std::string opt(const std::optional<int>& v) { return v ? std::to_string(*v) : "
 
 TEST_CASE("classify() picks kind and basis by code precedence") {
   for (const auto& c : kCases) {
-    INFO("case: " << c.name);
+    INFO("case: " << std::string(c.name));
     Event e;
     e.type = EventType::result;
     classify(e, c.fields, codes(), c.table);

@@ -175,7 +175,7 @@ const std::vector<ParseCase> kParseCases = {
 TEST_CASE("TextParser classifies freeswitch-log lines") {
   const FormatSpec& spec = freeswitch();
   for (const auto& c : kParseCases) {
-    INFO("line: " << c.line << (c.after_record ? "  (after a record)" : ""));
+    INFO("line: " << std::string(c.line) << (c.after_record ? "  (after a record)" : ""));
     TextParser parser(spec);
     Record r;
     if (c.after_record) {
