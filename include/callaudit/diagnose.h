@@ -55,7 +55,7 @@ class Replay {
  public:
   // `changes[a]` need not be sorted.
   explicit Replay(std::vector<std::vector<StateChange>> changes);
-  // The last change at or before t (nullptr: nothing known yet).
+  // The last change strictly before t: the state in force when t happened (nullptr: none).
   [[nodiscard]] const StateChange* state_at(int agent, TimeUs t) const;
   // Changes with at in [from, to].
   [[nodiscard]] std::pair<const StateChange*, const StateChange*> between(int agent, TimeUs from, TimeUs to) const;

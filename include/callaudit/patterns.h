@@ -85,6 +85,7 @@ struct FormatSpec {
   std::vector<TimeLayout> time_layouts;
   Precision precision = Precision::second;
   bool needs_zone = false;  // zone-less local times: --tz applies
+  bool result_at_ring_start = false;  // a result's time is when ringing began: it failed ring time later
 
   // text
   std::vector<LinePattern> patterns;
@@ -149,6 +150,8 @@ class Catalog {
   static Result<FormatSpec> load_format(const std::filesystem::path& file);
   static Result<Codes> load_codes(const std::filesystem::path& dir);
   static Result<RuleParams> load_rules(const std::filesystem::path& dir);
+  // One rules file in the layout of rules/diagnosis.toml (user overrides, --rules).
+  static Result<RuleParams> load_rules_file(const std::filesystem::path& file);
   // Where patterns/ is: $CALLAUDIT_PATTERNS, next to the executable, or the source tree.
   static std::filesystem::path default_dir();
 

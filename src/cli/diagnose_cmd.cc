@@ -20,8 +20,7 @@ const Command& command(const char* name) {
 Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window) {
   RuleParams rules = cat.rules;
   if (!rules_file.empty()) {
-    std::filesystem::path p(rules_file);
-    auto extra = Catalog::load_rules(p.parent_path().empty() ? "." : p.parent_path());
+    auto extra = Catalog::load_rules_file(rules_file);
     if (!extra.ok()) {
       error_line(env, extra.error());
       return extra.status();

@@ -239,7 +239,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       }
     }
     if (!decided[i]) {
-      bool applies = def_verdict != "benign";
+      bool applies = true;  // diagnosis.md R3: whatever the kind, routing offered to an unavailable agent
       if (applies && c.r3) {
         v.verdict = "system";
         v.confidence = "medium";
@@ -247,8 +247,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         decided[i] = 1;
         trace("R3", true, "the agent was not ready for " + human_duration(r.at - c.at_offer->at) + " before the offer");
       } else {
-        std::string why = !applies ? std::string("a benign kind is not a routing failure")
-                          : !c.at_offer ? std::string("no state known before the offer")
+        std::string why = !c.at_offer ? std::string("no state known before the offer")
                           : c.at_offer->state != kNotReady
                               ? std::string("the agent was ") + kStateNames[c.at_offer->state] + " at the offer"
                               : "not ready for only " + human_duration(r.at - c.at_offer->at) + " (limit " +

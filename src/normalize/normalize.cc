@@ -205,6 +205,11 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
       auto st = read_time(*started);
       if (st.ok() && *st <= e.at) e.ring_ms = (e.at - *st) / 1000;
     }
+    if (spec_.result_at_ring_start && e.ring_ms && *e.ring_ms > 0) {
+      // the source gives when ringing began; the offer failed (or was answered) when it stopped
+      e.at += *e.ring_ms * 1000;
+      e.at_end += *e.ring_ms * 1000;
+    }
   }
   return {};
 }

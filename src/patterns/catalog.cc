@@ -222,6 +222,7 @@ FormatSpec format_from(const Ctx& c, const toml::table& root) {
   if (zone != "local" && zone != "utc" && zone != "data")
     throw LoadError{c.where(*time) + ": zone must be local, utc or data"};
   f.needs_zone = zone == "local";
+  f.result_at_ring_start = (*time)["result_at_ring_start"].value_or(false);
 
   std::map<std::string, std::string> vars;
   for (auto& [k, val] : pairs_of(c, root["vars"])) vars[k] = val;
@@ -454,6 +455,19 @@ Result<RuleParams> Catalog::load_rules(const fs::path& dir) {
       std::string stem = file.stem().string();
       flatten_rules(c, root, stem == "diagnosis" ? "" : stem, params);
     }
+  } catch (const LoadError& e) {
+    return Status::error(e.message);
+  }
+  return params;
+}
+
+Result<RuleParams> Catalog::load_rules_file(const fs::path& file) {
+  RuleParams params;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return Status::error(file.string() + ": no such rules file");
+  try {
+    Ctx c{file.string()};
+    flatten_rules(c, parse_toml(file), "", params);
   } catch (const LoadError& e) {
     return Status::error(e.message);
   }
