@@ -2,7 +2,7 @@
 # Installs what callaudit needs to build and test on Debian 12 (as root). Idempotent: only
 # missing packages are installed. Usage: scripts/setup.sh [--browser]
 set -euo pipefail
-packages=(build-essential cmake ninja-build pkg-config g++ tzdata sqlite3 zip
+packages=(build-essential cmake ninja-build pkg-config g++ tzdata sqlite3 zip python3 python3-jsonschema
   libboost-program-options-dev libre2-dev libsqlite3-dev libfmt-dev doctest-dev
   libtomlplusplus-dev libhowardhinnant-date-dev libarchive-dev libedit-dev)
 if [ "${1:-}" = "--browser" ]; then packages+=(chromium); fi

@@ -145,6 +145,8 @@ struct Diagnosis {
   std::vector<AgentFigures> agents;
   std::int64_t offers = 0;
   std::int64_t refusals = 0;  // non-benign failures
+  std::map<std::string, std::int64_t> offers_by_hour;    // the whole team, "2026-03-14T09" -> n
+  std::map<std::string, std::int64_t> refusals_by_hour;
 };
 
 // Runs the whole diagnosis over the database in one set-based pass.

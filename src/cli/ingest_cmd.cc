@@ -81,7 +81,7 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
       const ScanStats& s = r.stats;
       if (!quiet) {
         env.out << p.bold(r.name) << "  " << s.format << "\n";
-        env.out << fmt::format("  {} ({} parsed, {} unmatched{}), {}: {} , {} ({} failed), {}\n",
+        env.out << fmt::format("  {} ({} parsed, {} unmatched{}), {}: {}, {} ({} failed), {}\n",
                                plural(s.lines, "line", "lines"), s.parsed, s.unmatched,
                                s.blank ? fmt::format(", {} blank", s.blank) : "", plural(s.events, "event", "events"),
                                plural(s.offers, "offer", "offers"), plural(s.results, "result", "results"), s.failures,

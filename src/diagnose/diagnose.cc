@@ -478,6 +478,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     auto& a = figs[agent_ids[static_cast<size_t>(r.agent)]];
     ++a.offers;
     ++a.offers_by_hour[hour_of(r.at)];
+    ++out.offers_by_hour[hour_of(r.at)];
     ++out.offers;
   }
   for (const auto& v : out.failures) {
@@ -487,6 +488,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     if (v.verdict != "benign") {
       ++a.refusals;
       ++a.refusals_by_hour[hour_of(v.at)];
+      ++out.refusals_by_hour[hour_of(v.at)];
       ++out.refusals;
     }
   }

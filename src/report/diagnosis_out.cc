@@ -56,6 +56,39 @@ Result<std::vector<CoverageEntry>> load_coverage(Store& store) {
   return out;
 }
 
+namespace {
+
+double rate(std::int64_t refusals, std::int64_t offers) {
+  return offers ? static_cast<double>(refusals) / static_cast<double>(offers) : 0.0;
+}
+
+// Offers and refusals per hour and per day, from the hourly counts ("2026-03-14T09").
+void write_periods(JsonWriter& w, const std::map<std::string, std::int64_t>& offers,
+                   const std::map<std::string, std::int64_t>& refusals) {
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> hours, days;
+  for (const auto& [h, n] : offers) {
+    hours[h].first += n;
+    days[h.substr(0, 10)].first += n;
+  }
+  for (const auto& [h, n] : refusals) {
+    hours[h].second += n;
+    days[h.substr(0, 10)].second += n;
+  }
+  for (const auto& [key, table] : {std::pair{"by_hour", &hours}, std::pair{"by_day", &days}}) {
+    w.key(key).begin_array();
+    for (const auto& [period, c] : *table) {
+      w.begin_object();
+      w.field(std::string_view(key) == "by_hour" ? "hour" : "day",
+              std::string_view(key) == "by_hour" ? period + ":00Z" : period);
+      w.field("offers", c.first).field("refusals", c.second).field("refusal_rate", rate(c.second, c.first));
+      w.end_object();
+    }
+    w.end_array();
+  }
+}
+
+}  // namespace
+
 void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage) {
   JsonWriter w(out);
   w.begin_object();
@@ -126,10 +159,17 @@ void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vect
       w.field(k, it == a.by_verdict.end() ? std::int64_t{0} : it->second);
     }
     w.end_object();
-    w.field("refusal_rate", a.offers ? static_cast<double>(a.refusals) / static_cast<double>(a.offers) : 0.0);
+    w.field("refusal_rate", rate(a.refusals, a.offers));
+    w.field("refusals", a.refusals);
+    write_periods(w, a.offers_by_hour, a.refusals_by_hour);
     w.end_object();
   }
   w.end_array();
+  w.key("team").begin_object();
+  w.field("offers", d.offers).field("failures", static_cast<std::int64_t>(d.failures.size()));
+  w.field("refusals", d.refusals).field("refusal_rate", rate(d.refusals, d.offers));
+  write_periods(w, d.offers_by_hour, d.refusals_by_hour);
+  w.end_object();
   w.key("coverage").begin_array();
   for (const auto& c : coverage) {
     w.begin_object();
@@ -245,7 +285,12 @@ void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vect
   for (const auto& f : d.failures) by_agent[f.agent].push_back(&f);
   for (const auto& [agent, list] : by_agent) {
     const std::string& name = list.front()->agent_name;
-    out << "\n" << paint(style, "1", "agent " + agent + (name.empty() ? "" : " (" + name + ")")) << "\n";
+    std::string rates;
+    for (const auto& a : d.agents)
+      if (a.agent == agent)
+        rates = fmt::format("  refusal rate {:.0f}% of {} offers (team {:.0f}%)", 100 * rate(a.refusals, a.offers),
+                            a.offers, 100 * rate(d.refusals, d.offers));
+    out << "\n" << paint(style, "1", "agent " + agent + (name.empty() ? "" : " (" + name + ")")) << rates << "\n";
     for (const auto* f : list) {
       out << fmt::format("  #{:<6} {}  {:<22} ", f->id, show_time(f->at, style), f->kind)
           << verdict_colored(style, f->verdict)
