@@ -69,11 +69,14 @@ class Statement {
   [[nodiscard]] std::string name(int col) const;
   [[nodiscard]] int type(int col) const;
   [[nodiscard]] int status() const { return rc_; }
+  // SQL text after the first statement, which prepare did not read.
+  [[nodiscard]] const std::string& rest() const { return rest_; }
   sqlite3_stmt* raw() { return st_; }
 
  private:
   sqlite3_stmt* st_ = nullptr;
   std::string error_;
+  std::string rest_;
   int rc_ = 0;
 };
 

@@ -15,6 +15,7 @@ int cmd_diagnose(Env& env, const std::vector<std::string>& args);
 int cmd_explain(Env& env, const std::vector<std::string>& args);
 int cmd_timeline(Env& env, const std::vector<std::string>& args);
 int cmd_query(Env& env, const std::vector<std::string>& args);
+int cmd_shell(Env& env, const std::vector<std::string>& args);
 int cmd_report(Env& env, const std::vector<std::string>& args);
 int cmd_analyze(Env& env, const std::vector<std::string>& args);
 
@@ -50,6 +51,12 @@ const std::vector<Command>& commands() {
        "  callaudit query \"SELECT verdict, count(*) FROM failures GROUP BY verdict\"\n"
        "  callaudit query --format csv \"SELECT * FROM state_changes WHERE agent = '1042'\"\n",
        cmd_query},
+      {"shell", "interactive read-only SQL and dot-commands (.failures, .explain, .timeline) over the timeline",
+       "callaudit shell [--db FILE] [--display-tz ZONE]",
+       "  callaudit shell --db case.db\n"
+       "  callaudit shell --display-tz Europe/London\n"
+       "  printf '.failures agent\\n.explain 17\\n' | callaudit shell --db case.db\n",
+       cmd_shell},
       {"report", "the case report to attach to a ticket: Markdown, self-contained HTML, or JSON",
        "callaudit report [--db FILE] [--format md|html|json] [--case ID] [--redact] [-o FILE]",
        "  callaudit report --format html --case 4711 -o report.html\n"

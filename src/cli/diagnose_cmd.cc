@@ -50,6 +50,67 @@ Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, cons
   return d;
 }
 
+// The evidence chain of one failure, recomputed and not saved: `explain` and the shell's .explain.
+int explain_failure(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, std::int64_t id,
+                    const ZoneConverter& zone) {
+  auto d = run_diagnosis(env, store, cat, p, false);
+  if (!d.ok()) return static_cast<int>(Exit::input_error);
+  for (const auto& f : d->failures) {
+    if (f.id == id) {
+      write_explain_text(env.out, f, TextStyle{env.out_tty, &zone});
+      return 0;
+    }
+  }
+  error_line(env, fmt::format("no failure with id {} (ids are listed by 'callaudit diagnose')", id));
+  return static_cast<int>(Exit::input_error);
+}
+
+// The merged trail between from and to (inclusive), optionally of one agent or call: `timeline` and
+// the shell's .timeline.
+void write_timeline(Env& env, Store& store, const std::string& agent, const std::string& call, TimeUs from, TimeUs to,
+                    const ZoneConverter& zone) {
+  // each agent's state when the window opens, then the trail
+  std::map<std::string, std::string> state;
+  {
+    Statement q(
+        store.db(),
+        "SELECT agent, state, vendor_state FROM events e WHERE type = 'state' AND at < ?1 AND (?2 = '' OR agent = ?2)"
+        " AND at = (SELECT max(at) FROM events x WHERE x.type = 'state' AND x.agent = e.agent AND x.at < ?1)");
+    q.bind(1, from).bind(2, agent);
+    while (q.step()) state[q.text(0)] = q.text(1) + " (" + q.text(2) + ")";
+  }
+  Statement q(store.db(),
+              "SELECT e.at, e.agent, e.type, coalesce(e.kind, ''), coalesce(e.reason, ''), coalesce(e.state, ''),"
+              " coalesce(e.vendor_state, ''), coalesce(e.initiator, ''), i.path, e.line, coalesce(e.call, ''),"
+              " coalesce(d.verdict, ''), e.id, e.sip"
+              " FROM events e JOIN inputs i ON i.id = e.input_id LEFT JOIN diagnosis d ON d.failure_id = e.id"
+              " WHERE e.at BETWEEN ?1 AND ?2 AND (?3 = '' OR e.agent = ?3) AND (?4 = '' OR e.call = ?4)"
+              " ORDER BY e.at, e.input_id, e.line");
+  q.bind(1, from).bind(2, to).bind(3, agent).bind(4, call);
+  TextStyle style{env.out_tty, &zone};
+  env.out << fmt::format("times in {}\n", zone.is_utc() ? "UTC" : zone.name());
+  env.out << fmt::format("{:<27} {:<8} {:<7} {:<44} {:<26} {}\n", "time", "agent", "type", "what", "agent state before",
+                         "source");
+  int n = 0;
+  while (q.step()) {
+    std::string a = q.text(1), type = q.text(2), what;
+    if (type == "state") {
+      what = fmt::format("{} -> {} by {}", q.text(6), q.text(5), q.text(7));
+    } else if (type == "result") {
+      what = q.text(3) == "normal" ? "answered" : fmt::format("#{} {} ({})", q.int64(12), q.text(3), q.text(4));
+      if (!q.text(11).empty()) what += " => " + q.text(11);
+    } else {
+      what = "offered" + (q.text(10).empty() ? std::string() : " call " + q.text(10).substr(0, 20));
+    }
+    std::string before = state.count(a) ? state[a] : "?";
+    env.out << fmt::format("{:<27} {:<8} {:<7} {:<44} {:<26} {}:{}\n", show_time(q.int64(0), style), a, type, what,
+                           before, q.text(8), q.int64(9));
+    if (type == "state") state[a] = q.text(5) + " (" + q.text(6) + ")";
+    ++n;
+  }
+  env.out << fmt::format("{} events\n", n);
+}
+
 namespace {
 
 struct Common {
@@ -137,16 +198,7 @@ int cmd_explain(Env& env, const std::vector<std::string>& args) {
     error_line(env, store.error());
     return static_cast<int>(Exit::input_error);
   }
-  auto d = run_diagnosis(env, **store, *cat, *params, false);
-  if (!d.ok()) return static_cast<int>(Exit::input_error);
-  for (const auto& f : d->failures) {
-    if (f.id == id) {
-      write_explain_text(env.out, f, TextStyle{env.out_tty, &*zone});
-      return 0;
-    }
-  }
-  error_line(env, fmt::format("no failure with id {} (ids are listed by 'callaudit diagnose')", id));
-  return static_cast<int>(Exit::input_error);
+  return explain_failure(env, **store, *cat, *params, id, *zone);
 }
 
 int cmd_timeline(Env& env, const std::vector<std::string>& args) {
@@ -189,45 +241,7 @@ int cmd_timeline(Env& env, const std::vector<std::string>& args) {
     error_line(env, store.error());
     return static_cast<int>(Exit::input_error);
   }
-  // each agent's state when the window opens, then the trail
-  std::map<std::string, std::string> state;
-  {
-    Statement q((*store)->db(),
-                "SELECT agent, state, vendor_state FROM events e WHERE type = 'state' AND at < ?1 AND (?2 = '' OR agent = ?2)"
-                " AND at = (SELECT max(at) FROM events x WHERE x.type = 'state' AND x.agent = e.agent AND x.at < ?1)");
-    q.bind(1, lo).bind(2, agent);
-    while (q.step()) state[q.text(0)] = q.text(1) + " (" + q.text(2) + ")";
-  }
-  Statement q((*store)->db(),
-              "SELECT e.at, e.agent, e.type, coalesce(e.kind, ''), coalesce(e.reason, ''), coalesce(e.state, ''),"
-              " coalesce(e.vendor_state, ''), coalesce(e.initiator, ''), i.path, e.line, coalesce(e.call, ''),"
-              " coalesce(d.verdict, ''), e.id, e.sip"
-              " FROM events e JOIN inputs i ON i.id = e.input_id LEFT JOIN diagnosis d ON d.failure_id = e.id"
-              " WHERE e.at BETWEEN ?1 AND ?2 AND (?3 = '' OR e.agent = ?3) AND (?4 = '' OR e.call = ?4)"
-              " ORDER BY e.at, e.input_id, e.line");
-  q.bind(1, lo).bind(2, hi).bind(3, agent).bind(4, call);
-  TextStyle style{env.out_tty, &*zone};
-  env.out << fmt::format("times in {}\n", zone->is_utc() ? "UTC" : zone->name());
-  env.out << fmt::format("{:<27} {:<8} {:<7} {:<44} {:<26} {}\n", "time", "agent", "type", "what", "agent state before",
-                         "source");
-  int n = 0;
-  while (q.step()) {
-    std::string a = q.text(1), type = q.text(2), what;
-    if (type == "state") {
-      what = fmt::format("{} -> {} by {}", q.text(6), q.text(5), q.text(7));
-    } else if (type == "result") {
-      what = q.text(3) == "normal" ? "answered" : fmt::format("#{} {} ({})", q.int64(12), q.text(3), q.text(4));
-      if (!q.text(11).empty()) what += " => " + q.text(11);
-    } else {
-      what = "offered" + (q.text(10).empty() ? std::string() : " call " + q.text(10).substr(0, 20));
-    }
-    std::string before = state.count(a) ? state[a] : "?";
-    env.out << fmt::format("{:<27} {:<8} {:<7} {:<44} {:<26} {}:{}\n", show_time(q.int64(0), style), a, type, what,
-                           before, q.text(8), q.int64(9));
-    if (type == "state") state[a] = q.text(5) + " (" + q.text(6) + ")";
-    ++n;
-  }
-  env.out << fmt::format("{} events\n", n);
+  write_timeline(env, **store, agent, call, lo, hi, *zone);
   return 0;
 }
 

@@ -15,7 +15,7 @@ namespace callaudit::cli {
 namespace {
 
 // Refuses anything that could change the database or reach outside it.
-int authorizer(void* refused, int action, const char* a, const char*, const char*, const char*) {
+int authorizer(void* refused, int action, const char* a, const char* b, const char*, const char*) {
   auto deny = [&](const std::string& what) {
     *static_cast<std::string*>(refused) = what;
     return SQLITE_DENY;
@@ -25,14 +25,16 @@ int authorizer(void* refused, int action, const char* a, const char*, const char
     case SQLITE_READ:
     case SQLITE_FUNCTION:
     case SQLITE_RECURSIVE:
-      if (action == SQLITE_FUNCTION && a && std::string(a) == "load_extension") return deny("load_extension");
+      // for a function, SQLite gives its name in the second argument (the first is NULL)
+      if (action == SQLITE_FUNCTION && b && sqlite3_stricmp(b, "load_extension") == 0) return deny("load_extension");
       return SQLITE_OK;
     case SQLITE_PRAGMA:
       // reading a few harmless pragmas is fine; setting any is not
       if (a) {
         std::string p = a;
         std::transform(p.begin(), p.end(), p.begin(), ::tolower);
-        if (p == "table_info" || p == "table_list" || p == "index_list" || p == "user_version") return SQLITE_OK;
+        if (p == "table_info" || p == "table_list" || p == "index_list") return SQLITE_OK;
+        if (p == "user_version" && !b) return SQLITE_OK;  // reading it; "= N" would set it
       }
       return deny(std::string("PRAGMA ") + (a ? a : ""));
     case SQLITE_ATTACH:
@@ -43,12 +45,14 @@ int authorizer(void* refused, int action, const char* a, const char*, const char
     case SQLITE_SAVEPOINT:
       return SQLITE_OK;
     default:
-      return deny("writing or changing the schema");
+      return deny("writes and schema changes");
   }
 }
 
 }  // namespace
 
+// Runs the first statement of sql under the authorizer and prints its rows; also used by the shell
+// (shell_cmd.cc) for every statement it runs. Returns 0, or 2 when refused or failed.
 int run_query(Env& env, Store& store, const std::string& sql, const std::string& format) {
   std::string refused;
   sqlite3_set_authorizer(store.db(), authorizer, &refused);
@@ -60,6 +64,11 @@ int run_query(Env& env, Store& store, const std::string& sql, const std::string&
       error_line(env, "refused: the timeline is read-only here (" + refused + ")");
     else
       error_line(env, "SQL: " + q.error());
+    sqlite3_set_authorizer(store.db(), nullptr, nullptr);
+    return static_cast<int>(Exit::usage);
+  }
+  if (q.rest().find_first_not_of(" \t\r\n;") != std::string::npos) {
+    error_line(env, "one statement at a time: nothing was run (the text after the first ';' would be ignored)");
     sqlite3_set_authorizer(store.db(), nullptr, nullptr);
     return static_cast<int>(Exit::usage);
   }

@@ -13,17 +13,24 @@
 namespace callaudit {
 
 Statement::Statement(sqlite3* db, const std::string& sql) {
-  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK) {
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st_, &tail) != SQLITE_OK) {
     error_ = sqlite3_errmsg(db);
     st_ = nullptr;
+    return;
   }
+  if (tail) rest_ = std::string(tail);
 }
-Statement::Statement(Statement&& o) noexcept : st_(o.st_), error_(std::move(o.error_)), rc_(o.rc_) { o.st_ = nullptr; }
+Statement::Statement(Statement&& o) noexcept
+    : st_(o.st_), error_(std::move(o.error_)), rest_(std::move(o.rest_)), rc_(o.rc_) {
+  o.st_ = nullptr;
+}
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
     if (st_) sqlite3_finalize(st_);
     st_ = o.st_;
     error_ = std::move(o.error_);
+    rest_ = std::move(o.rest_);
     rc_ = o.rc_;
     o.st_ = nullptr;
   }
