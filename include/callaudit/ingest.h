@@ -34,6 +34,7 @@ struct ScanStats {
   std::int64_t unmatched = 0;
   std::int64_t blank = 0;
   std::int64_t nul_lines = 0;  // lines that began with NUL bytes (stripped)
+  std::int64_t repaired = 0;   // lines recognized only after reading stray bytes as Latin-1
   std::int64_t events = 0, offers = 0, results = 0, failures = 0, states = 0;
   std::int64_t backwards = 0;
   std::int64_t first_backwards_line = 0;

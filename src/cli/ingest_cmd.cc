@@ -93,10 +93,15 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
                                  s.unmatched - static_cast<std::int64_t>(r.unmatched_samples.size()));
         if (s.header_only) env.out << "  note: header only, no rows\n";
         if (!s.note.empty()) env.out << "  note: " << s.note << "\n";
-        if (s.nul_lines) env.out << fmt::format("  note: {} lines began with NUL bytes (removed)\n", s.nul_lines);
+        if (s.nul_lines)
+          env.out << fmt::format("  note: {} began with NUL bytes (removed)\n", plural(s.nul_lines, "line", "lines"));
+        if (s.repaired)
+          env.out << fmt::format("  note: {} not valid UTF-8, read as Latin-1\n",
+                                 plural(s.repaired, "line was", "lines were"));
         if (s.backwards)
-          env.out << fmt::format("  note: time went backwards {} times (first at line {}); events are ordered by time\n",
-                                 s.backwards, s.first_backwards_line);
+          env.out << fmt::format("  note: {} earlier than one before them (first at line {}); events are ordered by "
+                                 "time\n",
+                                 plural(s.backwards, "event is", "events are"), s.first_backwards_line);
       }
       const FormatSpec* spec = cat->find(s.format);
       if (spec && spec->needs_zone && tz.empty()) assumed.push_back(r.name);

@@ -44,6 +44,43 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// Control bytes shown as \xNN, so a message never writes raw control bytes to a terminal.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Bytes that are not valid UTF-8 read as Latin-1 (the usual other encoding of exports).
+std::string latin1_repaired(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+    bool ok = n != 9 && i + n < s.size();
+    for (size_t k = 1; ok && k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) ok = false;
+    if (ok) {
+      out.append(s.substr(i, n + 1));
+      i += n + 1;
+    } else {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string unmatched_why(const std::string& why, std::string_view line) {
   if (line.find('\0') != std::string_view::npos) return why + " (holds NUL bytes)";
   if (!valid_utf8(line)) return why + " (not valid UTF-8)";
@@ -148,17 +185,22 @@ Detection detect_format(const Catalog& cat, std::string_view head) {
     best.why = "empty: nothing to read";
     return best;
   }
-  size_t binary = 0;
-  for (unsigned char c : head)
-    if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) ++binary;
-  if (binary * 10 > head.size()) {
-    best.why = "looks binary (" + std::to_string(binary * 100 / head.size()) + "% control bytes in the first " +
-               std::to_string(head.size()) + " bytes): not a log this tool reads";
+  // Text has few control bytes and is mostly valid UTF-8 (or at least not random high bytes).
+  size_t control = 0, high = 0;
+  for (unsigned char c : head) {
+    if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) ++control;
+    if (c >= 0x80) ++high;
+  }
+  bool binary = control * 20 > head.size() || (high * 4 > head.size() && !valid_utf8(head.substr(0, 4096)));
+  if (binary) {
+    best.why = "looks binary (" + std::to_string(control * 100 / head.size()) + "% control bytes, " +
+               std::to_string(high * 100 / head.size()) + "% high bytes in the first " + std::to_string(head.size()) +
+               " bytes): not a log this tool reads";
     return best;
   }
   std::string_view first = head.substr(0, head.find('\n'));
   if (first.size() > 120) first = first.substr(0, 120);
-  best.why = "no known format fits (first line: \"" + std::string(first) +
+  best.why = "no known format fits (first line: \"" + printable(first) +
              "\"); see 'callaudit formats list', or force one with --as";
   return best;
 }
@@ -192,6 +234,17 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
         continue;
       }
       parser.parse(line, rec);
+      if (rec.kind == RecordKind::unmatched && !valid_utf8(line)) {
+        // RE2 reads UTF-8: a Latin-1 name in a line hides the line from every pattern. Read
+        // the stray bytes as Latin-1 and try again; the stored raw line stays as it was.
+        std::string repaired = latin1_repaired(line);
+        Record again;
+        parser.parse(repaired, again);
+        if (again.kind != RecordKind::unmatched) {
+          ++st.repaired;
+          rec = std::move(again);
+        }
+      }
       Status s = counter.handle(rec, no, line);
       if (!s.ok()) return s;
       if (reader.fingerprint().bytes() >= next_progress) {
@@ -199,8 +252,9 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
         next_progress += 64 << 20;
       }
     }
-    if (!reader.error().empty()) return Status::error("read error after line " + std::to_string(reader.line_number()) +
-                                                      ": " + reader.error());
+    if (!reader.error().empty())
+      return Status::error("read error after line " + std::to_string(reader.line_number()) + ": " + reader.error() +
+                           "; nothing from this input was stored");
     st.lines = reader.line_number();
     st.fingerprint = reader.fingerprint().hex();
     st.bytes = reader.fingerprint().bytes();
@@ -383,6 +437,14 @@ InputReport Ingester::ingest(InputStream& in) {
   if (fin->has_value()) {
     rep.status = "duplicate";
     rep.message = "already ingested (same content as " + **fin + "): nothing added";
+    Statement z(store_.db(), "SELECT zone FROM inputs WHERE fingerprint = ?");
+    z.bind(1, row.fingerprint);
+    if (spec->needs_zone && z.step() && z.text(0) != row.zone) {
+      // The same file read in another zone would be another timeline: say so, add nothing.
+      rep.status = "error";
+      rep.message = "already ingested with its times read in " + z.text(0) + " (as " + **fin + "); this run asked for " +
+                    row.zone + ": nothing added. To read it in another zone, ingest it into a new database";
+    }
     return rep;
   }
   rep.status = "ingested";

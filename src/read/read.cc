@@ -108,17 +108,24 @@ struct ArchiveReader {
   }
 };
 
-// Reads the current entry's data of an open archive; guards against expansion bombs.
+// Reads the current entry's data of an open archive; guards against expansion bombs. The
+// budget is shared by all entries of one archive: many small members cannot add up past it.
 class EntrySource : public ByteSource {
  public:
-  EntrySource(archive* a, std::uint64_t budget, std::string name) : a_(a), budget_(budget), name_(std::move(name)) {}
+  EntrySource(archive* a, std::uint64_t budget, std::shared_ptr<std::uint64_t> total, const std::string* inner_error)
+      : a_(a), budget_(budget), total_(std::move(total)), inner_error_(inner_error) {}
   Result<size_t> read(char* buf, size_t cap) override {
     // Small reads: on a damaged stream libarchive then hands out what it could decompress
     // before it reports the damage.
     la_ssize_t n = archive_read_data(a_, buf, std::min<size_t>(cap, 64 * 1024));
-    if (n < 0) return Status::error(archive_error_string(a_) ? archive_error_string(a_) : "archive read error");
-    total_ += static_cast<std::uint64_t>(n);
-    if (budget_ && total_ > budget_)
+    if (n < 0) {
+      // An error of the stream beneath (an archive bomb refused there, say) says more than
+      // libarchive's own message.
+      if (inner_error_ && !inner_error_->empty()) return Status::error(*inner_error_);
+      return Status::error(archive_error_string(a_) ? archive_error_string(a_) : "archive read error");
+    }
+    *total_ += static_cast<std::uint64_t>(n);
+    if (budget_ && *total_ > budget_)
       return Status::error("expands to more than " + std::to_string(budget_) +
                            " bytes (over the expansion limit for its compressed size): refusing a possible archive bomb");
     return static_cast<size_t>(n);
@@ -127,14 +134,15 @@ class EntrySource : public ByteSource {
  private:
   archive* a_;
   std::uint64_t budget_;
-  std::uint64_t total_ = 0;
-  std::string name_;
+  std::shared_ptr<std::uint64_t> total_;
+  const std::string* inner_error_;
 };
 
 struct Walker {
   const std::function<void(InputStream&)>& on_input;
   const std::function<void(const std::string&, const std::string&)>& on_error;
   const ReadLimits& limits;
+  std::shared_ptr<std::uint64_t> file_total;  // bytes expanded so far from the current file
 
   // Looks at the first bytes of `src` and either hands it on as text or opens the container.
   void dispatch(const std::string& name, std::unique_ptr<ByteSource> src, std::optional<std::uint64_t> size,
@@ -178,27 +186,39 @@ struct Walker {
       archive_read_support_format_raw(r.a);
     }
     if (archive_read_open(r.a, &r, nullptr, &ArchiveReader::read_cb, nullptr) != ARCHIVE_OK) {
-      on_error(name, std::string("cannot open archive: ") +
-                         (r.error.empty() ? (archive_error_string(r.a) ? archive_error_string(r.a) : "unknown error")
-                                          : r.error));
+      std::string why = !r.error.empty()            ? r.error
+                        : archive_error_string(r.a) ? archive_error_string(r.a)
+                                                    : "unknown error";
+      if (c == Container::compressed)
+        on_error(name, r.error.empty() ? std::string("cannot decompress: the compressed stream is empty or damaged")
+                                       : "cannot decompress: " + r.error);
+      else
+        on_error(name, "cannot open archive: " + why);
       return;
     }
+    // One budget for everything a file on disk expands to, however deeply its archives nest:
+    // neither many small members nor members compressed twice can add up past it.
     std::uint64_t budget = limits.max_expansion * std::max<std::uint64_t>(compressed_size, 1 << 16);
+    if (depth == 0 || !file_total) file_total = std::make_shared<std::uint64_t>(0);
+    auto total = file_total;
     archive_entry* entry = nullptr;
     int entries = 0;
     for (;;) {
       int rc = archive_read_next_header(r.a, &entry);
       if (rc == ARCHIVE_EOF) break;
       if (rc < ARCHIVE_WARN) {
-        on_error(name, std::string("corrupt archive: ") +
-                           (archive_error_string(r.a) ? archive_error_string(r.a) : "cannot read the next entry"));
+        if (!r.error.empty())
+          on_error(name, r.error);
+        else
+          on_error(name, std::string("corrupt archive: ") +
+                             (archive_error_string(r.a) ? archive_error_string(r.a) : "cannot read the next entry"));
         return;
       }
       ++entries;
       if (c == Container::compressed) {
         std::string inner = name;
         // A compressed single file keeps its own name: its lines are cited as that file.
-        auto es = std::make_unique<EntrySource>(r.a, budget, inner);
+        auto es = std::make_unique<EntrySource>(r.a, budget, total, &r.error);
         dispatch(inner, std::move(es), std::nullopt, compressed_size, depth + 1);
         return;
       }
@@ -206,7 +226,7 @@ struct Walker {
       const char* p = archive_entry_pathname_utf8(entry);
       if (!p) p = archive_entry_pathname(entry);
       std::string inner = name + ":" + (p ? p : "?");
-      auto es = std::make_unique<EntrySource>(r.a, budget, inner);
+      auto es = std::make_unique<EntrySource>(r.a, budget, total, &r.error);
       dispatch(inner, std::move(es), std::nullopt, compressed_size, depth + 1);
     }
     if (entries == 0 && c == Container::archive) on_error(name, "archive holds no files");
@@ -288,6 +308,7 @@ struct Walker {
       for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) stack.push_back(*it);
     }
     std::sort(files.begin(), files.end());
+    if (files.empty()) on_error(dir.string(), "folder holds no files");
     for (const auto& f : files) {
       std::error_code ec;
       if (!fs::exists(fs::status(f, ec))) {
@@ -306,7 +327,7 @@ std::unique_ptr<ByteSource> memory_source(std::string bytes) { return std::make_
 void walk_inputs(const std::vector<std::string>& args, const std::function<void(InputStream&)>& on_input,
                  const std::function<void(const std::string&, const std::string&)>& on_error,
                  const ReadLimits& limits) {
-  Walker w{on_input, on_error, limits};
+  Walker w{on_input, on_error, limits, nullptr};
   for (const auto& a : args) w.walk_path(a);
 }
 
@@ -353,7 +374,8 @@ std::string Fingerprint::hex() const {
 // ---- LineReader
 
 LineReader::LineReader(ByteSource& src, size_t max_line) : src_(src), buf_(1 << 20), max_line_(max_line) {
-  if (buf_.size() < max_line_ + 1) buf_.resize(max_line_ + 1);
+  // room for a whole line of max_line_ bytes, its CR and LF, with space to spare
+  if (buf_.size() < 2 * max_line_ + 2) buf_.resize(2 * max_line_ + 2);
 }
 
 bool LineReader::fill() {
@@ -404,7 +426,7 @@ bool LineReader::next(std::string_view& line) {
       return true;
     }
     scanned = end_ - begin_;
-    if (scanned > max_line_ + 1) {  // +1: a CR of a CRLF pair may still come
+    if (scanned >= max_line_ + 2) {  // longer than max_line_ even if its last byte is a CR
       // Too long: keep the first max_line_ bytes, skip to the end of the line.
       long_line_.assign(buf_.data() + begin_, max_line_);
       truncated_ = true;
