@@ -27,6 +27,7 @@ struct DiagnosisParams {
   std::vector<std::string> r6_kinds = {"forbidden", "endpoint_unavailable", "media_incompatible", "bad_destination"};
   TimeUs consequence_window = 10 * kUsPerSecond;
   std::map<std::string, std::string> why;  // sentence templates by rule
+  bool with_trace = false;                  // record why each rule did or did not fire (explain)
   static DiagnosisParams from(const RuleParams& rules);
 };
 

@@ -52,7 +52,8 @@ class Normalizer {
   const ZoneConverter& zone_;
   std::deque<Pending> pending_;
   std::deque<Event> ready_;
-  std::map<std::string, int> legs_;                        // leg -> SIP status seen on it
+  std::map<std::string, std::pair<int, std::uint64_t>> legs_;  // leg -> (SIP status seen on it, age)
+  std::uint64_t leg_clock_ = 0;
   std::map<std::string, std::pair<TimeUs, std::string>> marks_;  // agent -> (time, initiator)
   std::map<std::string, TimeUs> last_offer_;               // agent -> offer time
   std::map<std::string, std::string> last_offer_call_;

@@ -53,7 +53,9 @@ Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, cons
 // The evidence chain of one failure, recomputed and not saved: `explain` and the shell's .explain.
 int explain_failure(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, std::int64_t id,
                     const ZoneConverter& zone) {
-  auto d = run_diagnosis(env, store, cat, p, false);
+  DiagnosisParams traced = p;
+  traced.with_trace = true;  // explain shows every rule, fired or not
+  auto d = run_diagnosis(env, store, cat, traced, false);
   if (!d.ok()) return static_cast<int>(Exit::input_error);
   for (const auto& f : d->failures) {
     if (f.id == id) {

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -214,9 +215,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       v.confidence = "high";
       v.rule = "R1";
       decided[i] = 1;
-      trace("R1", true, "a non-system status change away from available came right before the ring was cancelled");
+      if (p.with_trace) trace("R1", true, "a non-system status change away from available came right before the ring was cancelled");
     } else {
-      trace("R1", false,
+      if (p.with_trace) trace("R1", false,
             std::find(p.r1_causes.begin(), p.r1_causes.end(), f.cause) == p.r1_causes.end()
                 ? "applies to a cancelled ring (" + fmt::format("{}", fmt::join(p.r1_causes, ", ")) + "), not to '" +
                       (f.cause.empty() ? r.kind : f.cause) + "'"
@@ -230,9 +231,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         v.confidence = "high";
         v.rule = "R2";
         decided[i] = 1;
-        trace("R2", true, "the agent's own change to not-ready lies within " + human_duration(p.r2_window));
+        if (p.with_trace) trace("R2", true, "the agent's own change to not-ready lies within " + human_duration(p.r2_window));
       } else {
-        trace("R2", false,
+        if (p.with_trace) trace("R2", false,
               !applies ? "the default verdict of " + r.kind + " is " + def_verdict + ", not agent or unknown"
                        : "no change to not-ready by the agent, a supervisor or unknown within " +
                              human_duration(p.r2_window));
@@ -245,14 +246,14 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         v.confidence = "medium";
         v.rule = "R3";
         decided[i] = 1;
-        trace("R3", true, "the agent was not ready for " + human_duration(r.at - c.at_offer->at) + " before the offer");
+        if (p.with_trace) trace("R3", true, "the agent was not ready for " + human_duration(r.at - c.at_offer->at) + " before the offer");
       } else {
         std::string why = !c.at_offer ? std::string("no state known before the offer")
                           : c.at_offer->state != kNotReady
                               ? std::string("the agent was ") + kStateNames[c.at_offer->state] + " at the offer"
                               : "not ready for only " + human_duration(r.at - c.at_offer->at) + " (limit " +
                                     human_duration(p.r3_not_ready_for) + ")";
-        trace("R3", false, why);
+        if (p.with_trace) trace("R3", false, why);
       }
     }
     if (!decided[i]) {
@@ -262,10 +263,10 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         v.confidence = "low";
         v.rule = "R4";
         r4[i] = true;
-        trace("R4", true, "rang " + human_duration(*r.ring_ms * 1000) + ", under " +
+        if (p.with_trace) trace("R4", true, "rang " + human_duration(*r.ring_ms * 1000) + ", under " +
                               human_duration(p.r4_max_ring_ms * 1000));
       } else {
-        trace("R4", false, r.kind != "no_answer" ? "not a no-answer"
+        if (p.with_trace) trace("R4", false, r.kind != "no_answer" ? "not a no-answer"
                            : !r.ring_ms          ? "ring time unknown"
                                                  : "rang " + human_duration(*r.ring_ms * 1000));
         v.verdict = def_verdict;
@@ -354,7 +355,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
             v.confidence = "high";
             v.rule = "R5";
           }
-          v.trace.push_back({"R5", true,
+          if (p.with_trace) v.trace.push_back({"R5", true,
                              fmt::format("incident {}: {} failures from {} agents within {}", inc.id, inc.failures,
                                          inc.agents, human_duration(p.r5_span))});
         }
@@ -363,12 +364,20 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       k = e + 1;
     }
   }
+  // the members of each incident, in time order: other agents' failures are cited from here
+  std::vector<std::vector<size_t>> incident_members(out.incidents.size());
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (incident_of[i]) incident_members[static_cast<size_t>(incident_of[i] - 1)].push_back(i);
   for (size_t i = 0; i < rows.size(); ++i)
     if (!decided[i] && !incident_of[i])
-      out.failures[i].trace.push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
+      if (p.with_trace) out.failures[i].trace.push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
                                                         " or more agents within " + human_duration(p.r5_span)});
 
   // ---- R6 one agent's setup
+  std::vector<std::pair<TimeUs, int>> answered;  // (time, agent) of answered offers, in time order
+  for (const auto& r : results)
+    if (r.kind == "normal") answered.emplace_back(r.at, r.agent);
+  std::sort(answered.begin(), answered.end());
   std::map<int, std::vector<size_t>> setup;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (decided[i] || incident_of[i]) continue;
@@ -380,8 +389,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     if (static_cast<int>(idx.size()) < p.r6_min_failures) continue;
     TimeUs from = rows[idx.front()]->at, to = rows[idx.back()]->at_end;
     bool others_answered = false;
-    for (const auto& r : results)
-      if (r.kind == "normal" && r.agent != agent && r.at >= from - p.r5_span && r.at <= to + p.r5_span) {
+    auto lo = std::lower_bound(answered.begin(), answered.end(), std::pair<TimeUs, int>{from - p.r5_span, INT_MIN});
+    for (auto it = lo; it != answered.end() && it->first <= to + p.r5_span; ++it)
+      if (it->second != agent) {
         others_answered = true;
         break;
       }
@@ -394,7 +404,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       v.confidence = "high";
       v.rule = "R6";
       r6_members.insert(i);
-      v.trace.push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
+      if (p.with_trace) v.trace.push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
       std::map<std::string, std::string> vars = {{"agent", v.agent},
                                                  {"n", std::to_string(idx.size())},
                                                  {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
@@ -409,7 +419,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   }
   for (size_t i = 0; i < rows.size(); ++i)
     if (!decided[i] && !incident_of[i] && !r6_members.count(i))
-      out.failures[i].trace.push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
+      if (p.with_trace) out.failures[i].trace.push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
                                                         " setup failures for this agent, or nobody else answered"});
 
   // ---- evidence and why
@@ -456,11 +466,13 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       vars["from"] = format_utc(inc.from);
       vars["to"] = format_utc(inc.to);
       int cited = 0;
-      for (size_t o = 0; o < rows.size() && cited < 3; ++o)
-        if (incident_of[o] == *v.incident && out.failures[o].agent != v.agent) {
+      for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
+        if (cited >= 3) break;
+        if (out.failures[o].agent != v.agent) {
           v.evidence.push_back({"cause", out.failures[o].id, "the same failure at another agent", "", 0, 0, ""});
           ++cited;
         }
+      }
     }
     if (v.why.empty()) {
       std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);

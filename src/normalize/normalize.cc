@@ -221,7 +221,17 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
   if (rule.record_leg) {
     const std::string* leg = field(f, "leg");
     auto sip = to_int(field(f, "sip"));
-    if (nonempty(leg) && sip) legs_[*leg] = *sip;
+    if (nonempty(leg) && sip) {
+      // Legs whose status nobody asks for (answered calls) must not pile up over a long log:
+      // keep the map small by dropping the oldest half now and then.
+      if (legs_.size() >= 4096) {
+        std::vector<std::pair<std::uint64_t, std::string>> by_age;
+        for (const auto& [k, v] : legs_) by_age.emplace_back(v.second, k);
+        std::sort(by_age.begin(), by_age.end());
+        for (size_t i = 0; i < by_age.size() / 2; ++i) legs_.erase(by_age[i].second);
+      }
+      legs_[*leg] = {*sip, ++leg_clock_};
+    }
   }
   if (!rule.next_state_initiator.empty() || !rule.alias.empty() || rule.emit) {
     // these need a time (and an agent)
@@ -277,7 +287,7 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
       if (it != legs_.end()) {
         if (!e.sip) {
           FieldPairs with_sip = f;
-          set_field(with_sip, "sip", std::to_string(it->second));
+          set_field(with_sip, "sip", std::to_string(it->second.first));
           classify(e, with_sip, codes_, spec_.reason_table);
         }
         legs_.erase(it);
