@@ -311,7 +311,9 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
   if (!added.merge.empty()) {
     // Find a partner of the other kind (weak <-> primary), same agent and type, within the window.
     for (auto& q : pending_) {
-      if (&q == &added || q.done || q.merge.empty() || q.merge == added.merge) continue;
+      // a weak record pairs with a primary one not paired yet, and the other way round
+      const char* partner = added.merge == "primary" ? "weak" : "primary";
+      if (&q == &added || q.done || q.merge != partner) continue;
       if (q.e.agent != added.e.agent || q.e.type != added.e.type) continue;
       if (std::llabs(q.e.at - added.e.at) > spec_.merge_window_ms * 1000LL) continue;
       if (added.merge == "primary")
