@@ -1,6 +1,7 @@
 // The case report: Markdown for ticket systems, one self-contained HTML file (inline CSS and
 // SVG, no script, a restrictive Content-Security-Policy), or the diagnosis JSON.
-// Covered by tests/report/report_test.cc.
+// Covered by tests/report/ (report_golden_test.cc, html_test.cc, redact_test.cc) and the
+// golden reports fixtures/scenarios/*/expected-report.{md,json}.
 #include <fmt/format.h>
 #include <re2/re2.h>
 
@@ -14,71 +15,274 @@
 
 namespace callaudit {
 
+namespace {
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+bool word_byte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
+
+char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool has_letter(const std::string& s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isalpha(c) || c >= 0x80; });
+}
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n\"'";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+// The key a name is masked by: "Smith, Jane", "Jane Smith" and "JANE  SMITH" are one person.
+std::string name_key(const std::string& name) {
+  std::string n = name;
+  size_t comma = n.find(',');
+  if (comma != std::string::npos && n.find(',', comma + 1) == std::string::npos)
+    n = trim(n.substr(comma + 1)) + " " + trim(n.substr(0, comma));
+  std::string key;
+  for (char c : n) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!key.empty() && key.back() != ' ') key += ' ';
+    } else {
+      key += lower_ascii(c);
+    }
+  }
+  if (!key.empty() && key.back() == ' ') key.pop_back();
+  return key;
+}
+
+// Pieces of a phone-number candidate that are something else: dates, decimals (seconds with
+// a fraction, percentages, Asterisk unique ids), IPv4 addresses and epoch seconds.
+bool not_a_phone_piece(std::string_view piece) {
+  static const re2::RE2 other(
+      R"(\d{4}[-./]\d{1,2}[-./]\d{1,2}.*|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d+\.\d+|\d{1,3}(\.\d{1,3}){3}|1\d{9}(\.\d+)?)");
+  return RE2::FullMatch(re2::StringPiece(piece.data(), piece.size()), other);
+}
+
+size_t digit_count(std::string_view s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }));
+}
+
+std::string phone_mask(std::string_view text) {
+  std::string digits;
+  for (char c : text)
+    if (c >= '0' && c <= '9') digits += c;
+  return fmt::format("phone-{:06x}", fnv1a(digits) & 0xffffff);
+}
+
+// One run of digits and separators: split at whitespace into pieces; consecutive phone-like
+// pieces form one number (a piece starting with '+' starts a new one, and a number holds at
+// most 15 digits); a number of 8 to 15 digits is masked, anything else is kept.
+std::string mask_phones_in_run(std::string_view run) {
+  struct Piece {
+    size_t from, to;
+  };
+  std::vector<Piece> pieces;
+  for (size_t i = 0; i < run.size();) {
+    while (i < run.size() && run[i] == ' ') ++i;
+    size_t j = i;
+    while (j < run.size() && run[j] != ' ') ++j;
+    if (j > i) pieces.push_back({i, j});
+    i = j;
+  }
+  std::string out;
+  size_t done = 0;  // run[0, done) is written
+  size_t group_from = 0, group_to = 0, group_digits = 0;
+  bool in_group = false;
+  auto flush = [&]() {
+    if (!in_group) return;
+    out += run.substr(done, group_from - done);
+    std::string_view g = run.substr(group_from, group_to - group_from);
+    out += group_digits >= 8 && group_digits <= 15 ? phone_mask(g) : std::string(g);
+    done = group_to;
+    in_group = false;
+  };
+  for (const auto& p : pieces) {
+    std::string_view piece = run.substr(p.from, p.to - p.from);
+    size_t d = digit_count(piece);
+    if (piece[0] != '+' && not_a_phone_piece(piece)) {
+      flush();
+      continue;
+    }
+    if (in_group && (piece[0] == '+' || group_digits + d > 15)) flush();
+    if (!in_group) {
+      in_group = true;
+      group_from = p.from;
+      group_digits = 0;
+    }
+    group_to = p.to;
+    group_digits += d;
+  }
+  flush();
+  out += run.substr(done);
+  return out;
+}
+
+}  // namespace
+
 Redactor::Redactor(bool on, std::vector<std::string> names) : on_(on) {
-  std::sort(names.begin(), names.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  for (auto& n : names) n = trim(n);
+  std::sort(names.begin(), names.end(), [](const auto& a, const auto& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
   names.erase(std::unique(names.begin(), names.end()), names.end());
   for (const auto& n : names) {
-    if (n.size() < 3) continue;
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : n) h = (h ^ c) * 1099511628211ULL;
-    names_.emplace_back(n, fmt::format("name-{:04x}", h & 0xffff));
+    if (n.size() < 3 || !has_letter(n)) continue;
+    names_.emplace_back(n, fmt::format("name-{:06x}", fnv1a(name_key(n)) & 0xffffff));
   }
 }
 
 std::string Redactor::operator()(const std::string& text) const {
   if (!on_) return text;
-  std::string out = text;
-  for (const auto& [name, mask] : names_) {
-    size_t pos = 0;
-    while ((pos = out.find(name, pos)) != std::string::npos) {
-      out.replace(pos, name.size(), mask);
-      pos += mask.size();
+  // names: whole words, any case, longest first; candidates by their first byte
+  std::vector<std::vector<size_t>> by_first(256);
+  for (size_t k = 0; k < names_.size(); ++k)
+    by_first[static_cast<unsigned char>(lower_ascii(names_[k].first.front()))].push_back(k);
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    bool hit = false;
+    for (size_t k : by_first[static_cast<unsigned char>(lower_ascii(text[i]))]) {
+      const auto& [name, mask] = names_[k];
+      const size_t n = name.size();
+      if (i + n > text.size()) continue;
+      if (word_byte(static_cast<unsigned char>(name.front())) && i > 0 &&
+          word_byte(static_cast<unsigned char>(text[i - 1])))
+        continue;
+      if (word_byte(static_cast<unsigned char>(name.back())) && i + n < text.size() &&
+          word_byte(static_cast<unsigned char>(text[i + n])))
+        continue;
+      bool same = true;
+      for (size_t c = 0; c < n && same; ++c) same = lower_ascii(text[i + c]) == lower_ascii(name[c]);
+      if (!same) continue;
+      out += mask;
+      i += n;
+      hit = true;
+      break;
     }
-    // "Smith, Jane" style: the parts of a name on their own
+    if (!hit) out += text[i++];
   }
-  // phone numbers: a + or digit, then 7 or more digits with spaces, dots, dashes or brackets
+  // phone numbers: a + or digit, then 6 or more digits, spaces, dots, dashes or brackets
   static const re2::RE2 phone(R"((\+?\d[\d ().-]{6,}\d))");
   std::string result;
   re2::StringPiece in(out), m;
   size_t last = 0;
   while (RE2::FindAndConsume(&in, phone, &m)) {
-    std::string digits;
-    for (char c : m)
-      if (c >= '0' && c <= '9') digits += c;
     size_t start = static_cast<size_t>(m.data() - out.data());
+    // a run glued to a word ("id12345678", a hex id) is part of that word
+    // ("C-12345678", and our own "name-123456" masks)
+    auto alpha = [&](size_t k) { return std::isalpha(static_cast<unsigned char>(out[k])) != 0; };
+    bool glued = (start > 0 && alpha(start - 1)) || (start > 1 && out[start - 1] == '-' && alpha(start - 2)) ||
+                 (start + m.size() < out.size() && alpha(start + m.size()));
     result += out.substr(last, start - last);
-    // keep things that are clearly not phone numbers: dates, times, ids with few digits
-    std::string token(m.data(), m.size());
-    bool looks_like_time = token.find(':') != std::string::npos || std::count(token.begin(), token.end(), '-') >= 2 ||
-                           std::count(token.begin(), token.end(), '.') >= 2 || digits.size() < 8 || digits.size() > 15;
-    if (looks_like_time) {
-      result += token;
-    } else {
-      std::uint64_t h = 1469598103934665603ULL;
-      for (char c : digits) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-      result += fmt::format("phone-{:04x}", h & 0xffff);
-    }
+    result += glued && m[0] != '+' ? std::string(m.data(), m.size())
+                                   : mask_phones_in_run(std::string_view(m.data(), m.size()));
     last = start + m.size();
   }
   result += out.substr(last);
   return result;
 }
 
-std::vector<std::string> names_to_redact(Store& store) {
-  std::vector<std::string> names;
-  Statement q(store.db(), "SELECT DISTINCT agent_name FROM events WHERE agent_name IS NOT NULL AND agent_name <> ''");
-  while (q.step()) {
-    std::string n = q.text(0);
-    names.push_back(n);
-    // "Smith, Jane" -> also "Jane Smith", and each part of two or more letters
-    size_t comma = n.find(", ");
-    if (comma != std::string::npos) names.push_back(n.substr(comma + 2) + " " + n.substr(0, comma));
-    std::istringstream parts(n);
-    std::string part;
-    while (parts >> part) {
-      while (!part.empty() && (part.back() == ',' || part.back() == '.')) part.pop_back();
-      if (part.size() >= 3 && std::isupper(static_cast<unsigned char>(part[0]))) names.push_back(part);
+namespace {
+
+// Names in the raw lines: callers' display names (SIP From, FreeSWITCH "Member X <+44...>",
+// `answered "X" <...>`, caller_id_name), a supervisor named in a Changed By cell, and in CSV
+// rows a person-like cell next to a phone number (a CDR's caller_id_name / caller_id_number).
+void names_in_line(const std::string& raw, std::vector<std::string>& out) {
+  static const re2::RE2 quoted_display(R"#("([^"<>\n]{1,60})"\s*<)#");
+  static const re2::RE2 member_quoted(R"#((?:Member|Caller|caller)\s+"([^"\n]{1,60})")#");
+  static const re2::RE2 display(R"#((?:Member|Processing|Caller|From:)\s+([^"<>\n]{1,60}?)\s*<)#");
+  static const re2::RE2 supervisor(R"#((?i:supervisor)\s*\(([^()\n]{1,60})\))#");
+  static const re2::RE2 caller_var(R"#(caller_id_name\s*[=:]\s*\[?"?([^"\]\n,;|]{1,60}))#");
+  static const re2::RE2 csv_name_phone(
+      R"#((?:^|,)\s*"?(\p{Lu}[\p{L}'’.\-]*(?:\s+\p{L}[\p{L}'’.\-]*){0,3})"?\s*,\s*"?\+?\d[\d ()\-]{6,}\d"?\s*(?:,|$))#");
+  static const re2::RE2 csv_phone_name(
+      R"#((?:^|,)\s*"?\+?\d[\d ()\-]{6,}\d"?\s*,\s*"?(\p{Lu}[\p{L}'’.\-]*(?:\s+\p{L}[\p{L}'’.\-]*){0,3})"?\s*(?:,|$))#");
+  const bool quote = raw.find('"') != std::string::npos, angle = raw.find('<') != std::string::npos;
+  auto scan = [&](const re2::RE2& re, bool person_like) {
+    re2::StringPiece in(raw);
+    std::string name;
+    while (RE2::FindAndConsume(&in, re, &name)) {
+      name = trim(name);
+      if (name.size() < 2 || !has_letter(name)) continue;
+      // a single upper-case word ("SIP", "NORMAL") is a code; "SMITH JANE" (caller-id style) is a person
+      if (person_like && name.find(' ') == std::string::npos &&
+          std::none_of(name.begin(), name.end(), [](unsigned char c) { return std::islower(c); }))
+        continue;
+      out.push_back(name);
     }
+  };
+  if (quote && angle) scan(quoted_display, false);
+  if (quote) scan(member_quoted, false);
+  if (angle) scan(display, false);
+  if (raw.find('(') != std::string::npos) scan(supervisor, false);
+  if (raw.find("caller_id_name") != std::string::npos) scan(caller_var, false);
+  if (raw.find(',') != std::string::npos) {
+    scan(csv_name_phone, true);
+    scan(csv_phone_name, true);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> names_to_redact(Store& store) {
+  std::vector<std::string> full;
+  std::set<std::string> ids;
+  {
+    Statement q(store.db(), "SELECT DISTINCT agent FROM events");
+    while (q.step()) ids.insert(q.text(0));
+  }
+  auto add = [&](std::string n) {
+    n = trim(n);
+    if (n.size() >= 2 && has_letter(n) && !ids.count(n)) full.push_back(n);
+  };
+  {
+    Statement q(store.db(), "SELECT DISTINCT agent_name FROM events WHERE agent_name IS NOT NULL AND agent_name <> ''");
+    while (q.step()) add(q.text(0));
+  }
+  // a member or login name standing for the agent ("Priya" in an Asterisk queue_log), but not
+  // an interface or address that carries the agent id ("SIP/1004", "1003@default")
+  for (const char* sql : {"SELECT alias FROM agent_aliases", "SELECT DISTINCT agent_raw FROM events"}) {
+    Statement q(store.db(), sql);
+    while (q.step()) {
+      std::string a = q.text(0);
+      if (a.find_first_of("/@0123456789") == std::string::npos) add(a);
+    }
+  }
+  for (const char* sql : {"SELECT raw FROM events", "SELECT text FROM unmatched"}) {
+    Statement q(store.db(), sql);
+    std::vector<std::string> found;
+    while (q.step()) names_in_line(q.text(0), found);
+    for (auto& n : found) add(n);
+  }
+  std::sort(full.begin(), full.end());
+  full.erase(std::unique(full.begin(), full.end()), full.end());
+
+  std::vector<std::string> names;
+  for (const auto& n : full) {
+    names.push_back(n);
+    // "Smith, Jane" -> also "Jane Smith"; "Jane Smith" -> also "Smith, Jane"
+    size_t comma = n.find(',');
+    std::istringstream split(n);
+    std::vector<std::string> words;
+    for (std::string w; split >> w;) {
+      while (!w.empty() && (w.back() == ',' || w.back() == '.')) w.pop_back();
+      if (!w.empty()) words.push_back(w);
+    }
+    if (comma != std::string::npos) {
+      names.push_back(trim(n.substr(comma + 1)) + " " + trim(n.substr(0, comma)));
+    } else if (words.size() == 2) {
+      names.push_back(words[1] + ", " + words[0]);
+    }
+    // and each part of three or more letters that starts with a capital
+    for (const auto& w : words)
+      if (w.size() >= 3 && (std::isupper(static_cast<unsigned char>(w[0])) || static_cast<unsigned char>(w[0]) >= 0x80))
+        names.push_back(w);
   }
   return names;
 }
@@ -115,13 +319,25 @@ std::string html(const std::string& s) {
   return out;
 }
 
-std::string md_code(const std::string& s) {
-  // a code span that survives backticks and pipes inside
-  std::string v = s;
-  for (char& c : v)
-    if (c == '\n' || c == '\r') c = ' ';
+// A code span quoting `s` verbatim: a fence longer than any run of backticks inside, line
+// ends as spaces. In a table cell (GitHub-flavoured Markdown) a '|' must be written "\|" even
+// inside a code span, and the table splits cells before the span is read, so a backslash
+// right before a '|' is doubled to keep the pipe escaped (the cell then shows one backslash
+// more than the input had: the table stays whole). Outside tables nothing is escaped.
+std::string md_code(const std::string& s, bool in_table = true) {
   std::string out;
-  for (char c : v) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  size_t backslashes = 0;  // the run of backslashes just written
+  for (char c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+    if (c == '|' && in_table) {
+      if (backslashes % 2 == 1) out += '\\';
+      out += "\\|";
+      backslashes = 0;
+      continue;
+    }
+    out += c;
+    backslashes = c == '\\' ? backslashes + 1 : 0;
+  }
   size_t ticks = 0, run = 0;
   for (char c : out) {
     run = c == '`' ? run + 1 : 0;
@@ -131,13 +347,25 @@ std::string md_code(const std::string& s) {
   return fence + " " + out + " " + fence;
 }
 
+// Text that Markdown shows as written: every character with a meaning (emphasis, links, raw
+// HTML, entities, table pipes, code) is backslash-escaped, the backslash itself too; line
+// ends become spaces so a table row stays one line.
 std::string md_text(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|' || c == '*' || c == '_' || c == '<' || c == '>' || c == '[' || c == ']' || c == '`') out += '\\';
-    out += c == '\n' ? ' ' : c;
+    if (c == '\\' || c == '|' || c == '*' || c == '_' || c == '<' || c == '>' || c == '[' || c == ']' || c == '`' ||
+        c == '&' || c == '~')
+      out += '\\';
+    out += c == '\n' || c == '\r' ? ' ' : c;
   }
   return out;
+}
+
+// At most `n` bytes of `s`, cut at a UTF-8 character boundary, "…" when cut.
+std::string clip(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n) + "…";
 }
 
 struct Summary {
@@ -207,8 +435,8 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
   for (const auto& f : d.failures) {
     out << fmt::format("### #{} — agent {} — {} — **{}** ({}, {})\n\n", f.id, md_text(f.agent), show_time(f.at, st),
                        f.verdict, f.confidence, f.rule);
-    out << fmt::format("Kind `{}` from {}; vendor reason {}.", f.kind, md_text(f.kind_basis),
-                       md_code(R(f.reason.empty() ? "-" : f.reason)));
+    out << fmt::format("Kind `{}` from {}; vendor reason {}.", f.kind, md_text(R(f.kind_basis)),
+                       md_code(R(f.reason.empty() ? "-" : f.reason), false));
     if (f.incident) out << fmt::format(" Part of incident {}.", *f.incident);
     out << "\n\n" << md_text(R(f.why)) << "\n\n| role | where | line |\n|---|---|---|\n";
     for (const auto& e : f.evidence)
@@ -224,8 +452,8 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
     if (c.samples.empty()) continue;
     out << "\nUnmatched in " << md_text(c.input.path) << " (" << c.input.unmatched << "):\n\n";
     for (size_t i = 0; i < c.samples.size(); ++i)
-      out << fmt::format("- line {}: {} — {}\n", c.samples[i].first, md_code(R(c.samples[i].second.substr(0, 200))),
-                         md_text(c.whys[i]));
+      out << fmt::format("- line {}: {} — {}\n", c.samples[i].first, md_code(clip(R(c.samples[i].second), 200), false),
+                         md_text(R(c.whys[i])));
   }
 }
 
@@ -246,8 +474,8 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
          "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}"
          "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;"
          "vertical-align:top}th{background:#f4f4f4}td.n{text-align:right}code{background:#f6f6f6;padding:0 .2em;"
-         "word-break:break-all;white-space:pre-wrap}.v{color:#fff;border-radius:3px;padding:0 .4em;font-weight:600}"
-         ".f{border-left:4px solid #ccc;padding:.2em .8em;margin:1em 0}.muted{color:#666}svg{background:#fafafa;"
+         "overflow-wrap:anywhere;white-space:pre-wrap}.v{color:#fff;border-radius:3px;padding:0 .4em;font-weight:600}"
+         ".f{border-left:4px solid #ccc;padding:.2em .8em;margin:1em 0}.muted{color:#666}svg.tl{max-width:100%;height:auto}svg{background:#fafafa;"
          "border:1px solid #eee}\n</style></head><body>\n";
   out << "<h1>callaudit report" << html(o.case_id.empty() ? "" : " — case " + o.case_id) << "</h1>\n";
   out << "<p class=\"muted\">Times in " << html(o.zone && !o.zone->is_utc() ? o.zone->name() : "UTC") << "."
@@ -263,6 +491,8 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
                      pct(s.team_rate));
 
   // timeline of failures and incidents
+  out << "<h2 id=\"timeline\">Timeline of failures</h2>\n";
+  if (d.failures.empty()) out << "<p>No failures to draw.</p>\n";
   if (!d.failures.empty()) {
     TimeUs t0 = d.failures.front().at, t1 = d.failures.back().at_end;
     for (const auto& f : d.failures) {
@@ -272,24 +502,29 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
     if (t1 <= t0) t1 = t0 + 60 * kUsPerSecond;
     std::vector<std::string> agents;
     for (const auto& a : d.agents) agents.push_back(a.agent);
-    const int W = 1000, left = 90, lane = 18;
+    for (const auto& f : d.failures)
+      if (std::find(agents.begin(), agents.end(), f.agent) == agents.end()) agents.push_back(f.agent);
+    // the label gutter fits the longest agent id, up to 32 characters (longer ones are cut;
+    // the whole id is the label's tooltip)
+    size_t longest = 4;
+    for (const auto& a : agents) longest = std::max(longest, std::min<size_t>(a.size(), 32));
+    const int W = 1000, lane = 18, left = std::clamp(static_cast<int>(12 + 6.5 * static_cast<double>(longest)), 60, 230);
     int H = 30 + lane * static_cast<int>(agents.size());
     auto x = [&](TimeUs t) {
       return left + static_cast<double>(t - t0) / static_cast<double>(t1 - t0) * (W - left - 10);
     };
-    out << "<h2 id=\"timeline\">Timeline of failures</h2>\n";
-    out << fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" role=\"img\" "
-                       "aria-label=\"failures over time per agent\">\n",
-                       W, H);
+    out << fmt::format("<svg class=\"tl\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+                       "viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"failures over time per agent\">\n",
+                       W, H, W, H);
     for (const auto& i : d.incidents)
       out << fmt::format("<rect x=\"{:.1f}\" y=\"0\" width=\"{:.1f}\" height=\"{}\" fill=\"#ffcdd2\" opacity=\"0.6\">"
                          "<title>incident {}</title></rect>\n",
                          x(i.from), std::max(2.0, x(i.to) - x(i.from)), H, i.id);
     for (size_t k = 0; k < agents.size(); ++k) {
       int y = 20 + lane * static_cast<int>(k);
-      out << fmt::format("<text x=\"4\" y=\"{}\" font-size=\"11\">{}</text><line x1=\"{}\" x2=\"{}\" y1=\"{}\" "
-                         "y2=\"{}\" stroke=\"#ddd\"/>\n",
-                         y + 4, html(agents[k]), left, W - 10, y, y);
+      out << fmt::format("<text x=\"4\" y=\"{}\" font-size=\"11\"><title>{}</title>{}</text><line x1=\"{}\" "
+                         "x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>\n",
+                         y + 4, html(agents[k]), html(clip(agents[k], 32)), left, W - 10, y, y);
     }
     for (const auto& f : d.failures) {
       auto it = std::find(agents.begin(), agents.end(), f.agent);
@@ -326,7 +561,7 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
                        "</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}"
                        "</td><td><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"170\" height=\"14\"><rect x=\"0\" "
                        "y=\"2\" width=\"{}\" height=\"10\" fill=\"#90a4ae\"/><line x1=\"{}\" x2=\"{}\" y1=\"0\" "
-                       "y2=\"14\" stroke=\"#c62828\"/><text x=\"125\" y=\"11\" font-size=\"10\">{}</text></svg></td>"
+                       "y2=\"14\" stroke=\"#c62828\"/><text x=\"128\" y=\"11\" font-size=\"10\">{}</text></svg></td>"
                        "</tr>\n",
                        html(a.agent), html(R(a.name)), a.offers, a.failures, bv("agent"), bv("system"),
                        bv("configuration"), bv("benign"), bv("unknown"), bar, team, team, pct(rate));
@@ -360,7 +595,7 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
     out << "<p>Unmatched in " << html(c.input.path) << " (" << c.input.unmatched << "):</p><ul>\n";
     for (size_t i = 0; i < c.samples.size(); ++i)
       out << fmt::format("<li>line {}: <code>{}</code> — {}</li>\n", c.samples[i].first,
-                         html(R(c.samples[i].second.substr(0, 300))), html(c.whys[i]));
+                         html(clip(R(c.samples[i].second), 300)), html(R(c.whys[i])));
     out << "</ul>\n";
   }
   out << "<p class=\"muted\">Made by callaudit.</p>\n</body></html>\n";
@@ -380,15 +615,20 @@ void write_report(std::ostream& out, const Diagnosis& d, const std::vector<Cover
     Diagnosis r = d;
     for (auto& f : r.failures) {
       f.agent_name = redact(f.agent_name);
+      f.call = redact(f.call);
       f.why = redact(f.why);
       f.reason = redact(f.reason);
       f.raw = redact(f.raw);
+      f.kind_basis = redact(f.kind_basis);
       for (auto& e : f.evidence) e.text = redact(e.text);
     }
+    for (auto& i : r.incidents) i.why = redact(i.why);
     for (auto& a : r.agents) a.name = redact(a.name);
     std::vector<CoverageEntry> c = coverage;
-    for (auto& e : c)
+    for (auto& e : c) {
       for (auto& s : e.samples) s.second = redact(s.second);
+      for (auto& w : e.whys) w = redact(w);
+    }
     write_diagnosis_json(out, r, c);
   } else {
     write_md(out, d, coverage, opts, redact);
