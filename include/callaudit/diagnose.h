@@ -16,7 +16,7 @@ namespace callaudit {
 
 struct DiagnosisParams {
   TimeUs r1_window = 2 * kUsPerSecond;
-  std::vector<std::string> r1_causes = {"ORIGINATOR_CANCEL"};
+  std::vector<std::string> r1_causes;  // from rules/diagnosis.toml [r1] causes
   TimeUs r2_window = 10 * kUsPerSecond;
   TimeUs r3_not_ready_for = 10 * kUsPerSecond;
   std::int64_t r4_max_ring_ms = 2000;

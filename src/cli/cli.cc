@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "callaudit/parse.h"
 #include "common.h"
 
 namespace callaudit::cli {
@@ -116,7 +117,20 @@ int parse_args(Env& env, const Command& cmd, po::options_description& desc,
 Result<Catalog> load_catalog(Env& env, const std::string& dir) {
   std::filesystem::path d = dir.empty() ? Catalog::default_dir() : std::filesystem::path(dir);
   auto cat = Catalog::load(d);
-  if (!cat.ok()) error_line(env, "patterns: " + cat.error());
+  if (!cat.ok()) {
+    error_line(env, "patterns: " + cat.error());
+    return cat;
+  }
+  // A pattern file whose own samples fail would misread real inputs: refuse it up front.
+  for (const auto& f : cat->formats) {
+    auto problems = check_samples(*f);
+    if (!problems.empty()) {
+      error_line(env, "patterns: " + problems.front() +
+                          (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : "") +
+                          "; see 'callaudit formats check'");
+      return Status::error(problems.front());
+    }
+  }
   return cat;
 }
 

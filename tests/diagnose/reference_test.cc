@@ -187,8 +187,15 @@ std::vector<Flat> shrink(std::vector<Flat> all, const Failure& f, const Diagnosi
 
 // ------------------------------------------------------------------ the generator
 
-struct Timeline {
+// The shipped rules name ORIGINATOR_CANCEL for R1; the tests use the same.
+DiagnosisParams default_params() {
   DiagnosisParams p;
+  p.r1_causes = {"ORIGINATOR_CANCEL"};
+  return p;
+}
+
+struct Timeline {
+  DiagnosisParams p = default_params();
   int agents = 0;
   std::vector<Flat> all;  // flat, shuffled
   std::vector<Failure> failures;
@@ -383,7 +390,7 @@ Expected want(std::int64_t r1, std::int64_t r2, std::int64_t at_offer, bool r3 =
 
 // Checks correlate() and the reference against the same hand-written expectation.
 void check_both(const std::vector<StateChange>& changes, const Failure& f, const Expected& expected,
-                const DiagnosisParams& p = {}) {
+                const DiagnosisParams& p = default_params()) {
   std::vector<Flat> all;
   for (const auto& c : changes) all.push_back({0, c});
   Replay r = make_replay(all, 1);
@@ -435,7 +442,7 @@ TEST_CASE("correlate: ties on equal time are decided by order (hand-made)") {
 
 TEST_CASE("correlate: exact window edges (hand-made)") {
   const TimeUs t = kT0 + 60 * kS;
-  DiagnosisParams p;  // r1 2 s, r2 10 s, r3 10 s, consequences 10 s
+  DiagnosisParams p = default_params();  // r1 2 s, r2 10 s, r3 10 s, consequences 10 s
   SUBCASE("r1 window start is inclusive, 1 us earlier is out") {
     check_both({sc(1, t - 2 * kS, 0, kBusy, kAgent)}, failure(t, t), want(1, -1, 1), p);
     check_both({sc(1, t - 2 * kS - 1, 0, kBusy, kAgent)}, failure(t, t), want(-1, -1, 1), p);
