@@ -20,6 +20,8 @@ class ScanSink {
  public:
   virtual ~ScanSink() = default;
   virtual Status on_event(const Event& e) = 0;
+  // The same, for a sink that keeps the event: the scan no longer needs it.
+  virtual Status take_event(Event&& e) { return on_event(e); }
   virtual Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) = 0;
   virtual void on_recognized(const std::string& pattern, bool is_event) { (void)pattern, (void)is_event; }
   virtual void on_alias(const std::string& alias, const std::string& agent) { (void)alias, (void)agent; }
@@ -63,6 +65,9 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
 struct IngestOptions {
   std::string forced_format;  // --as
   std::string zone;           // --tz ("" = UTC, assumed)
+  // 1: scan and store one after the other on one thread; 2 or more: the scan (read, parse,
+  // normalize) runs on its own thread and hands events in batches to the database writer.
+  int threads = 2;
   std::function<void(const std::string& name, std::uint64_t bytes, std::int64_t lines)> progress;
 };
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <thread>
 
 #include "callaudit/parse.h"
 #include "common.h"
@@ -79,6 +80,8 @@ void add_common(po::options_description& desc, std::string& db, std::string& pat
       "patterns", po::value<std::string>(&patterns)->default_value(""),
       "folder of pattern files (default: the shipped patterns/)");
 }
+
+int default_threads() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
 
 void error_line(Env& env, const std::string& message) {
   Paint p{env.err_tty};

@@ -22,7 +22,7 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 }  // namespace
 
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet) {
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   if (!forced.empty() && !cat->find(forced)) {
@@ -42,6 +42,7 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   IngestOptions opts;
   opts.forced_format = forced;
   opts.zone = tz;
+  opts.threads = threads;
   auto last = std::chrono::steady_clock::now();
   if (env.err_tty) {
     opts.progress = [&](const std::string& name, std::uint64_t bytes, std::int64_t lines) {
@@ -52,6 +53,7 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
     };
   }
   Ingester ing(*cat, **store, opts, *zone);
+  PhaseClock clock;
   std::vector<InputReport> reports;
   std::vector<std::pair<std::string, std::string>> errors;
   walk_inputs(
@@ -67,10 +69,17 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
         r.message = msg;
         reports.push_back(r);
       });
+  clock.lap(env, "scan+store");
   Status idx = (*store)->create_indexes();
   if (!idx.ok()) error_line(env, "database: " + idx.message());
-  // Keep the stored diagnosis in step with the timeline, so the SQL views are current.
-  if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) (void)run_diagnosis(env, **store, *cat, *params, true);
+  clock.lap(env, "indexes");
+  // Keep the stored diagnosis in step with the timeline, so the SQL views are current; the
+  // caller may take it (analyze reports it instead of diagnosing again).
+  if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) {
+    auto d = run_diagnosis(env, **store, *cat, *params, true);
+    if (d.ok() && diagnosis) *diagnosis = std::move(*d);
+  }
+  clock.lap(env, "diagnose+save");
 
   Paint p{env.out_tty};
   int ingested = 0, dup = 0, failed = 0;
@@ -125,10 +134,13 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
 int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   const Command& cmd = command("ingest");
   std::string db, patterns, as, tz;
+  int threads = default_threads();
   std::vector<std::string> inputs;
   po::options_description desc("options");
   add_common(desc, db, patterns);
   desc.add_options()("as", po::value<std::string>(&as), "force this format for every input (see 'formats list')")(
+      "threads", po::value<int>(&threads)->default_value(threads),
+      "1: read and store on one thread; 2: parse on one thread while another writes the database")(
       "tz", po::value<std::string>(&tz), "IANA zone of times written without one (default: taken as UTC)")(
       "input", po::value<std::vector<std::string>>(&inputs), "file, folder, .gz, .zip, or - for stdin");
   po::positional_options_description pos;
@@ -136,7 +148,8 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   po::variables_map vm;
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
-  return run_ingest(env, db, patterns, as, tz, inputs, false);
+  if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
+  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr);
 }
 
 }  // namespace callaudit::cli

@@ -15,12 +15,13 @@ namespace callaudit::cli {
 Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window);
 Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save);
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet);
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis);
 
 namespace {
 
+// `precomputed`: the diagnosis the caller already made of this database (analyze), or null.
 int write_case_report(Env& env, const std::string& db, const std::string& patterns, const ReportOptions& opts,
-                      const std::string& output, bool print_summary) {
+                      const std::string& output, bool print_summary, const Diagnosis* precomputed) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   auto params = diagnosis_params(env, *cat, "", 0);
@@ -30,8 +31,14 @@ int write_case_report(Env& env, const std::string& db, const std::string& patter
     error_line(env, store.error());
     return static_cast<int>(Exit::input_error);
   }
-  auto d = run_diagnosis(env, **store, *cat, *params, false);
-  if (!d.ok()) return static_cast<int>(Exit::input_error);
+  PhaseClock clock;
+  std::optional<Result<Diagnosis>> computed;
+  const Diagnosis* d = precomputed;
+  if (!d) {
+    computed.emplace(run_diagnosis(env, **store, *cat, *params, false));
+    if (!computed->ok()) return static_cast<int>(Exit::input_error);
+    d = &**computed;
+  }
   auto cov = load_coverage(**store);
   if (!cov.ok()) {
     error_line(env, cov.error());
@@ -53,6 +60,7 @@ int write_case_report(Env& env, const std::string& db, const std::string& patter
       return static_cast<int>(Exit::input_error);
     }
   }
+  clock.lap(env, "report");
   if (print_summary) {
     std::map<std::string, int> by;
     for (const auto& f : d->failures) ++by[f.verdict];
@@ -85,16 +93,19 @@ int cmd_report(Env& env, const std::vector<std::string>& args) {
   auto zone = ZoneConverter::make(display_tz);
   if (!zone.ok()) return usage_error(env, cmd, zone.error());
   ReportOptions opts{format, case_id, redact, &*zone};
-  return write_case_report(env, db, patterns, opts, output, false);
+  return write_case_report(env, db, patterns, opts, output, false, nullptr);
 }
 
 int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   const Command& cmd = command("analyze");
   std::string db, patterns, tz, as, output = "report.html", case_id, display_tz;
   bool redact = false;
+  int threads = default_threads();
   std::vector<std::string> inputs;
   po::options_description desc("options");
   desc.add_options()("db", po::value<std::string>(&db), "keep the timeline in this database (default: a temporary one)")(
+      "threads", po::value<int>(&threads)->default_value(threads),
+      "1: read and store on one thread; 2: parse on one thread while another writes the database")(
       "patterns", po::value<std::string>(&patterns)->default_value(""), "folder of pattern files")(
       "tz", po::value<std::string>(&tz), "IANA zone of times written without one")(
       "as", po::value<std::string>(&as), "force this format for every input")(
@@ -109,6 +120,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   po::variables_map vm;
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
+  if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
   std::string format = "html";
   if (output.size() >= 3 && output.substr(output.size() - 3) == ".md") format = "md";
   if (output.size() >= 5 && output.substr(output.size() - 5) == ".json") format = "json";
@@ -120,10 +132,12 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
     std::filesystem::remove(tmp_db);
     db = tmp_db.string();
   }
-  int rc = run_ingest(env, db, patterns, as, tz, inputs, true);
+  // The diagnosis made (and saved) at the end of the ingest is the one the report shows.
+  std::optional<Diagnosis> diagnosis;
+  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis);
   if (rc == static_cast<int>(Exit::usage)) return rc;
   ReportOptions opts{format, case_id, redact, &*zone};
-  int rc2 = write_case_report(env, db, patterns, opts, output, true);
+  int rc2 = write_case_report(env, db, patterns, opts, output, true, diagnosis ? &*diagnosis : nullptr);
   if (!tmp_db.empty()) std::filesystem::remove(tmp_db);
   return rc2 ? rc2 : rc;
 }

@@ -93,7 +93,30 @@ DiagnosisParams DiagnosisParams::from(const RuleParams& r) {
   return p;
 }
 
+namespace {
+
+// All the reads of one diagnosis in one read transaction: one lock on the file instead of one
+// per statement (tens of thousands of lookups of cited lines).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Store& store) : store_(store) {
+    if (sqlite3_get_autocommit(store.db())) open_ = store.exec("BEGIN").ok();
+  }
+  ~ReadTransaction() {
+    if (open_) (void)store_.exec("COMMIT");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  Store& store_;
+  bool open_ = false;
+};
+
+}  // namespace
+
 Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisParams& p) {
+  ReadTransaction txn(store);
   Diagnosis out;
   const auto& kinds = cat.codes.kinds;
   auto kind_info = [&](const std::string& k) -> const KindInfo* {
@@ -115,24 +138,34 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<std::vector<StateChange>> changes;
   std::vector<Row> results;
   {
+    // One pass over the table in storage order (cheaper than through an index), sorted here:
+    // by time, then by (input, line) for equal times. Answered offers carry no strings: only
+    // failures need their texts.
     Statement q(store.db(),
-                "SELECT id, type, at, at_end, agent, coalesce(agent_name, ''), input_id, line, coalesce(kind, ''),"
-                " coalesce(kind_basis, ''), coalesce(confidence, ''), coalesce(reason, ''), coalesce(call, ''),"
-                " coalesce(queue, ''), sip, q850, ring_ms, coalesce(state, ''), coalesce(initiator, '')"
-                " FROM events WHERE type IN ('result', 'state') ORDER BY at, input_id, line");
+                "SELECT id, type, at, at_end, agent, agent_name, input_id, line, kind, kind_basis, confidence, reason,"
+                " call, queue, sip, q850, ring_ms, state, initiator"
+                " FROM events NOT INDEXED WHERE type IN ('result', 'state')");
     if (!q.ok()) return Status::error(q.error());
+    sqlite3_stmt* st = q.raw();
+    auto view = [&](int col) {
+      const auto* t = sqlite3_column_text(st, col);
+      return t ? std::string_view(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st, col)))
+               : std::string_view();
+    };
+    std::string agent_key;
     while (q.step()) {
-      int a = agent_of(q.text(4));
-      std::string name = q.text(5);
-      if (!name.empty()) agent_names[static_cast<size_t>(a)] = name;
-      if (q.text(1) == "state") {
+      agent_key.assign(view(4));
+      int a = agent_of(agent_key);
+      std::string_view name = view(5);
+      if (!name.empty()) agent_names[static_cast<size_t>(a)].assign(name);
+      if (view(1) == "state") {
         if (changes.size() <= static_cast<size_t>(a)) changes.resize(static_cast<size_t>(a) + 1);
         StateChange s;
         s.id = q.int64(0);
         s.at = q.int64(2);
         s.at_end = q.int64(3);
-        s.state = state_code(q.text(17));
-        s.initiator = initiator_code(q.text(18));
+        s.state = state_code(std::string(view(17)));
+        s.initiator = initiator_code(std::string(view(18)));
         s.order = q.int64(6) * (1LL << 32) + q.int64(7);
         changes[static_cast<size_t>(a)].push_back(s);
       } else {
@@ -141,22 +174,29 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         r.agent = a;
         r.at = q.int64(2);
         r.at_end = q.int64(3);
-        r.agent_name = name;
         r.input_id = q.int64(6);
         r.line = q.int64(7);
-        r.kind = q.text(8);
-        r.kind_basis = q.text(9);
-        r.confidence = q.text(10);
-        r.reason = q.text(11);
-        r.call = q.text(12);
-        r.queue = q.text(13);
-        if (!q.is_null(14)) r.sip = static_cast<int>(q.int64(14));
-        if (!q.is_null(15)) r.q850 = static_cast<int>(q.int64(15));
+        r.kind.assign(view(8));
+        if (r.kind != "normal") {
+          r.agent_name.assign(name);
+          r.kind_basis.assign(view(9));
+          r.confidence.assign(view(10));
+          r.reason.assign(view(11));
+          r.call.assign(view(12));
+          r.queue.assign(view(13));
+          if (!q.is_null(14)) r.sip = static_cast<int>(q.int64(14));
+          if (!q.is_null(15)) r.q850 = static_cast<int>(q.int64(15));
+        }
         if (!q.is_null(16)) r.ring_ms = q.int64(16);
         results.push_back(std::move(r));
       }
     }
     if (q.status() != SQLITE_DONE) return Status::error(q.error());
+    std::stable_sort(results.begin(), results.end(), [](const Row& x, const Row& y) {
+      if (x.at != y.at) return x.at < y.at;
+      if (x.input_id != y.input_id) return x.input_id < y.input_id;
+      return x.line < y.line;
+    });
   }
   changes.resize(agent_ids.size());
   Replay replay(std::move(changes));
@@ -512,38 +552,50 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     out.agents.push_back(a);
   }
 
-  // ---- fill evidence lines: one query over the cited ids
+  // ---- fill evidence lines: each cited event read once, by id in ascending order
   {
-    Status st = store.exec("CREATE TEMP TABLE IF NOT EXISTS cited (id INTEGER PRIMARY KEY); DELETE FROM cited;");
-    if (!st.ok()) return st;
-    Statement ins(store.db(), "INSERT OR IGNORE INTO cited (id) VALUES (?)");
+    std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)
+    Statement in(store.db(), "SELECT id, path, format FROM inputs");
+    while (in.step()) inputs[in.int64(0)] = {in.text(1), in.text(2)};
+    std::vector<std::int64_t> ids;
     for (const auto& v : out.failures)
-      for (const auto& e : v.evidence) {
-        ins.bind(1, e.event_id);
-        ins.step();
-        ins.reset();
+      for (const auto& e : v.evidence) ids.push_back(e.event_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    struct Cited {
+      std::int64_t input_id, line;
+      TimeUs at;
+      std::string raw;
+    };
+    std::vector<Cited> cited(ids.size());
+    std::vector<bool> found(ids.size(), false);
+    Statement q(store.db(), "SELECT input_id, line, at, raw FROM events WHERE id = ?");
+    if (!q.ok()) return Status::error(q.error());
+    for (size_t k = 0; k < ids.size(); ++k) {
+      q.bind(1, ids[k]);
+      if (q.step()) {
+        cited[k] = {q.int64(0), q.int64(1), q.int64(2), q.text(3)};
+        found[k] = true;
       }
-    std::unordered_map<std::int64_t, std::tuple<std::string, std::int64_t, TimeUs, std::string, std::string>> lines;
-    Statement q(store.db(),
-                "SELECT e.id, i.path, e.line, e.at, e.raw, i.format FROM cited c JOIN events e ON e.id = c.id"
-                " JOIN inputs i ON i.id = e.input_id");
-    while (q.step()) lines[q.int64(0)] = {q.text(1), q.int64(2), q.int64(3), q.text(4), q.text(5)};
+      q.reset();
+    }
     for (auto& v : out.failures) {
       for (auto& e : v.evidence) {
-        auto it = lines.find(e.event_id);
-        if (it == lines.end()) continue;
-        e.file = std::get<0>(it->second);
-        e.line = std::get<1>(it->second);
-        e.at = std::get<2>(it->second);
-        e.text = std::get<3>(it->second);
+        size_t k = static_cast<size_t>(std::lower_bound(ids.begin(), ids.end(), e.event_id) - ids.begin());
+        if (!found[k]) continue;
+        const Cited& c = cited[k];
+        auto in_it = inputs.find(c.input_id);
+        if (in_it != inputs.end()) e.file = in_it->second.first;
+        e.line = c.line;
+        e.at = c.at;
+        e.text = c.raw;
         if (e.event_id == v.id) {
           v.file = e.file;
           v.raw = e.text;
-          v.format = std::get<4>(it->second);
+          if (in_it != inputs.end()) v.format = in_it->second.second;
         }
       }
     }
-    (void)store.exec("DELETE FROM cited");
   }
   std::sort(out.failures.begin(), out.failures.end(),
             [](const FailureVerdict& a, const FailureVerdict& b) { return a.at != b.at ? a.at < b.at : a.id < b.id; });
@@ -553,6 +605,11 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
 Status save_diagnosis(Store& store, const Diagnosis& d) {
   Status st = store.exec("BEGIN; DELETE FROM evidence; DELETE FROM diagnosis; DELETE FROM incidents;");
   if (!st.ok()) return st;
+  auto fail = [&](const Statement& s) {
+    std::string msg = s.error().empty() ? std::string(sqlite3_errmsg(store.db())) : s.error();
+    (void)store.exec("ROLLBACK");
+    return Status::error(msg);
+  };
   Statement inc(store.db(),
                 "INSERT INTO incidents (id, from_at, to_at, class, kind, agents, failures, offers, verdict, why)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?)");
@@ -561,25 +618,49 @@ Status save_diagnosis(Store& store, const Diagnosis& d) {
     inc.bind(6, static_cast<std::int64_t>(i.agents)).bind(7, static_cast<std::int64_t>(i.failures));
     inc.bind(8, static_cast<std::int64_t>(i.offers)).bind(9, i.verdict).bind(10, i.why);
     inc.step();
+    if (inc.status() != SQLITE_DONE) return fail(inc);
     inc.reset();
   }
+  // In id order, so that both tables grow at their end instead of splitting pages all over.
+  std::vector<const FailureVerdict*> by_id;
+  by_id.reserve(d.failures.size());
+  for (const auto& f : d.failures) by_id.push_back(&f);
+  std::sort(by_id.begin(), by_id.end(), [](const FailureVerdict* a, const FailureVerdict* b) { return a->id < b->id; });
   Statement dg(store.db(),
                "INSERT INTO diagnosis (failure_id, kind, verdict, confidence, rule, why, incident_id)"
                " VALUES (?,?,?,?,?,?,?)");
   Statement ev(store.db(), "INSERT INTO evidence (failure_id, role, event_id, note) VALUES (?,?,?,?)");
-  for (const auto& f : d.failures) {
-    dg.bind(1, f.id).bind(2, f.kind).bind(3, f.verdict).bind(4, f.confidence).bind(5, f.rule).bind(6, f.why);
-    dg.bind(7, f.incident);
-    dg.step();
-    if (dg.status() != SQLITE_DONE) {
-      (void)store.exec("ROLLBACK");
-      return Status::error(dg.error());
-    }
-    dg.reset();
-    for (const auto& e : f.evidence) {
-      ev.bind(1, f.id).bind(2, e.role).bind(3, e.event_id).bind_text_or_null(4, e.note);
-      ev.step();
-      ev.reset();
+  if (!dg.ok()) return fail(dg);
+  if (!ev.ok()) return fail(ev);
+  sqlite3_stmt* dst = dg.raw();
+  sqlite3_stmt* est = ev.raw();
+  // the bound texts outlive each step: no copies
+  auto text = [](sqlite3_stmt* s, int i, const std::string& v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  };
+  for (const FailureVerdict* f : by_id) {
+    sqlite3_bind_int64(dst, 1, f->id);
+    text(dst, 2, f->kind);
+    text(dst, 3, f->verdict);
+    text(dst, 4, f->confidence);
+    text(dst, 5, f->rule);
+    text(dst, 6, f->why);
+    if (f->incident)
+      sqlite3_bind_int64(dst, 7, *f->incident);
+    else
+      sqlite3_bind_null(dst, 7);
+    if (sqlite3_step(dst) != SQLITE_DONE) return fail(dg);
+    sqlite3_reset(dst);
+    for (const auto& e : f->evidence) {
+      sqlite3_bind_int64(est, 1, f->id);
+      text(est, 2, e.role);
+      sqlite3_bind_int64(est, 3, e.event_id);
+      if (e.note.empty())
+        sqlite3_bind_null(est, 4);
+      else
+        text(est, 4, e.note);
+      if (sqlite3_step(est) != SQLITE_DONE) return fail(ev);
+      sqlite3_reset(est);
     }
   }
   return store.exec("COMMIT");

@@ -3,7 +3,12 @@
 #include "callaudit/ingest.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <tuple>
 
 #include "callaudit/normalize.h"
 #include "callaudit/parse.h"
@@ -142,7 +147,7 @@ struct Counter {
       }
       if (!st.first_at || e.at < *st.first_at) st.first_at = e.at;
       if (!st.last_at || e.at_end > *st.last_at) st.last_at = e.at_end;
-      Status s = sink.on_event(e);
+      Status s = sink.take_event(std::move(e));
       if (!s.ok()) return s;
     }
     return {};
@@ -343,6 +348,141 @@ class StoreSink : public ScanSink {
   const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress_;
 };
 
+// The scan thread hands events to the database writer in batches through a short queue: the
+// scan never waits for SQLite unless the writer falls a few batches behind, and memory stays
+// bounded whatever the input's size.
+struct Batch {
+  std::vector<Event> events;
+  std::vector<std::tuple<std::int64_t, std::string, std::string>> unmatched;  // (line, text, why)
+  std::optional<std::pair<std::uint64_t, std::int64_t>> progress;            // (bytes, lines)
+};
+
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  // false when the writer has given up: the scan should stop.
+  bool push(Batch&& b) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return q_.size() < capacity_ || aborted_; });
+    if (aborted_) return false;
+    q_.push_back(std::move(b));
+    not_empty_.notify_one();
+    return true;
+  }
+  // false once the queue is closed and empty.
+  bool pop(Batch& b) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return false;
+    b = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+  void abort() {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+    q_.clear();
+    not_full_.notify_all();
+  }
+  bool aborted() {
+    std::lock_guard lock(mu_);
+    return aborted_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Batch> q_;
+  size_t capacity_;
+  bool closed_ = false, aborted_ = false;
+};
+
+constexpr size_t kBatchEvents = 4096;
+
+class QueueSink : public ScanSink {
+ public:
+  QueueSink(BatchQueue& q, InputReport& report) : q_(q), report_(report) {}
+  Status on_event(const Event& e) override { return take_event(Event(e)); }
+  Status take_event(Event&& e) override {
+    cur_.events.push_back(std::move(e));
+    return cur_.events.size() >= kBatchEvents ? flush() : Status();
+  }
+  Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) override {
+    if (report_.unmatched_samples.size() < 5) report_.unmatched_samples.emplace_back(line, why);
+    // the store keeps the first samples of each input only: copy no more than that
+    if (unmatched_++ < kUnmatchedSamplesPerInput) cur_.unmatched.emplace_back(line, std::string(text.substr(0, 4096)), why);
+    return {};
+  }
+  void on_alias(const std::string& alias, const std::string& agent) override { aliases.emplace_back(alias, agent); }
+  void on_progress(std::uint64_t bytes, std::int64_t lines) override {
+    cur_.progress = {bytes, lines};
+    (void)flush();
+  }
+  Status flush() {
+    if (cur_.events.empty() && cur_.unmatched.empty() && !cur_.progress) return {};
+    bool ok = q_.push(std::move(cur_));
+    cur_ = Batch();
+    cur_.events.reserve(kBatchEvents);
+    if (!ok) return Status::error("stopped: the database writer failed");
+    return {};
+  }
+  std::vector<std::pair<std::string, std::string>> aliases;
+
+ private:
+  BatchQueue& q_;
+  InputReport& report_;
+  Batch cur_;
+  std::int64_t unmatched_ = 0;
+};
+
+// Runs the scan on its own thread while this one writes what it finds to the store.
+Result<ScanStats> scan_and_store(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
+                                 Store& store, InputReport& report, const std::string& name,
+                                 const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress,
+                                 std::vector<std::pair<std::string, std::string>>& aliases) {
+  BatchQueue queue(4);
+  QueueSink sink(queue, report);
+  std::optional<Result<ScanStats>> scanned;
+  std::thread scanner([&] {
+    try {
+      auto r = scan(spec, cat, zone, src, sink);
+      if (r.ok()) {
+        Status f = sink.flush();
+        if (!f.ok()) r = f;
+      }
+      scanned.emplace(std::move(r));
+    } catch (const std::exception& e) {
+      scanned.emplace(Status::error(std::string("scan failed: ") + e.what()));
+    }
+    queue.close();
+  });
+  Status written;
+  Batch b;
+  while (queue.pop(b)) {
+    if (!written.ok()) continue;
+    for (const Event& e : b.events) {
+      written = store.add_event(e);
+      if (!written.ok()) break;
+    }
+    for (const auto& [line, text, why] : b.unmatched) {
+      if (!written.ok()) break;
+      written = store.add_unmatched(line, text, why);
+    }
+    if (!written.ok()) queue.abort();
+    if (b.progress && progress) progress(name, b.progress->first, b.progress->second);
+  }
+  scanner.join();
+  if (!written.ok()) return written;
+  aliases = std::move(sink.aliases);
+  return std::move(*scanned);
+}
+
 }  // namespace
 
 Ingester::Ingester(const Catalog& cat, Store& store, IngestOptions opts, const ZoneConverter& zone)
@@ -393,8 +533,15 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   auto src = prefixed(std::move(head), *in.source);
-  StoreSink sink(store_, rep, in.name, opts_.progress);
-  auto scanned = scan(*spec, cat_, zone_, *src, sink);
+  std::vector<std::pair<std::string, std::string>> aliases;
+  Result<ScanStats> scanned = Status::error("not scanned");
+  if (opts_.threads > 1) {
+    scanned = scan_and_store(*spec, cat_, zone_, *src, store_, rep, in.name, opts_.progress, aliases);
+  } else {
+    StoreSink sink(store_, rep, in.name, opts_.progress);
+    scanned = scan(*spec, cat_, zone_, *src, sink);
+    aliases = std::move(sink.aliases);
+  }
   if (!scanned.ok()) {
     store_.abort_input();
     rep.status = "error";
@@ -403,7 +550,7 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   ScanStats& s = *scanned;
-  for (const auto& [alias, agent] : sink.aliases) {
+  for (const auto& [alias, agent] : aliases) {
     Status a = store_.add_alias(alias, agent);
     if (!a.ok()) {
       store_.abort_input();

@@ -1,0 +1,122 @@
+// The scan thread + writer thread pipeline of ingest (src/ingest/ingest.cc) stores exactly what
+// the one-thread ingest stores, and a writer that fails stops the scan and stores nothing.
+#include <doctest/doctest.h>
+
+#include "callaudit/store.h"
+#include "helpers.h"
+
+namespace fs = std::filesystem;
+using namespace callaudit;
+using testutil::run_cli;
+
+namespace {
+
+// Every stored event and unmatched sample, one line each, without the ids that differ by run.
+std::string dump(const fs::path& db) {
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  std::string out;
+  for (const char* sql :
+       {"SELECT i.path, e.line, e.type, e.at, e.at_end, e.agent, e.agent_raw, coalesce(e.agent_name, ''),"
+        " coalesce(e.call, ''), coalesce(e.queue, ''), coalesce(e.kind, ''), coalesce(e.kind_basis, ''),"
+        " coalesce(e.sip, -1), coalesce(e.q850, -1), coalesce(e.reason, ''), coalesce(e.ring_ms, -1),"
+        " coalesce(e.state, ''), coalesce(e.initiator, ''), coalesce(e.detail, ''), e.raw"
+        " FROM events e JOIN inputs i ON i.id = e.input_id ORDER BY i.path, e.line, e.type, e.at",
+        "SELECT i.path, u.line, u.why, u.text FROM unmatched u JOIN inputs i ON i.id = u.input_id"
+        " ORDER BY i.path, u.line",
+        "SELECT path, format, lines, records, parsed, unmatched, events, offers, results, failures, states, merged"
+        " FROM inputs ORDER BY path"}) {
+    Statement q((*store)->db(), sql);
+    REQUIRE(q.ok());
+    while (q.step()) {
+      for (int c = 0; c < q.columns(); ++c) out += q.text(c) + "|";
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+// A FreeSWITCH log long enough to fill many batches of the queue between the two threads.
+std::string long_log(int offers) {
+  std::string s;
+  for (int i = 0; i < offers; ++i) {
+    int sec = i % 60, min = (i / 60) % 60, hour = 9 + i / 3600;
+    char ts[40];
+    std::snprintf(ts, sizeof ts, "2024-03-05 %02d:%02d:%02d", hour, min, sec);
+    std::string agent = std::to_string(1001 + i % 7) + "@default";
+    s += std::string(ts) + ".100000 [DEBUG] mod_callcenter.c:1180 Updated Agent " + agent + " set state = Receiving\n";
+    s += std::string(ts) + ".200000 [DEBUG] sofia.c:7505 some noise line " + std::to_string(i) + "\n";
+    if (i % 5 == 0) s += "this line fits no layout " + std::to_string(i) + "\n";
+    s += std::string(ts) + ".900000 [DEBUG] mod_callcenter.c:2139 Agent " + agent +
+         (i % 3 ? " Origination Canceled : NO_ANSWER\n" : " Origination Canceled : USER_BUSY\n");
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("ingest with a writer thread stores exactly what one thread stores") {
+  testutil::TempDir tmp;
+  fs::path logs = tmp / "logs";
+  testutil::write_file(logs / "freeswitch.log", long_log(20000));
+  // and every shipped fixture, whatever its format
+  fs::path fixtures = testutil::source_dir() / "fixtures" / "logs";
+  fs::path one = tmp / "one.db", two = tmp / "two.db";
+  auto a = run_cli({"ingest", "--threads", "1", "--db", one.string(), "--tz", "Europe/London", logs.string(),
+                    fixtures.string()});
+  auto b = run_cli({"ingest", "--threads", "2", "--db", two.string(), "--tz", "Europe/London", logs.string(),
+                    fixtures.string()});
+  INFO(a.out << a.err << b.out << b.err);
+  CHECK(a.code == b.code);
+  std::string da = dump(one), db = dump(two);
+  CHECK(da.size() > 20000 * 100);  // the long log's events are in
+  CHECK(da == db);
+}
+
+TEST_CASE("a database writer that fails stops the scan and stores nothing of that input") {
+  testutil::TempDir tmp;
+  fs::path log = tmp / "freeswitch.log";
+  testutil::write_file(log, long_log(20000));
+  for (const char* threads : {"1", "2"}) {
+    CAPTURE(threads);
+    fs::path db = tmp / (std::string("case-") + threads + ".db");
+    // create the database with a first small input, then make every insert past some row fail
+    fs::path first = tmp / (std::string("first-") + threads + ".log");
+    testutil::write_file(first, long_log(10) + "# " + threads + "\n");
+    auto init = run_cli({"ingest", "--db", db.string(), first.string()});
+    INFO(init.out << init.err);
+    REQUIRE(init.code == 0);
+    std::int64_t before = 0;
+    {
+      auto store = Store::open(db.string(), Store::Mode::read_write);
+      REQUIRE(store.ok());
+      REQUIRE((*store)
+                  ->exec("CREATE TRIGGER fail_late BEFORE INSERT ON events WHEN NEW.line > 30000"
+                         " BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;")
+                  .ok());
+      Statement q((*store)->db(), "SELECT count(*) FROM events");
+      REQUIRE(q.step());
+      before = q.int64(0);
+    }
+    auto r = run_cli({"ingest", "--threads", threads, "--db", db.string(), log.string()});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("disk trouble") != std::string::npos);
+    auto store = Store::open(db.string(), Store::Mode::read_only);
+    REQUIRE(store.ok());
+    Statement q((*store)->db(), "SELECT count(*) FROM events");
+    REQUIRE(q.step());
+    CHECK(q.int64(0) == before);
+    Statement in((*store)->db(), "SELECT count(*) FROM inputs WHERE path = ?");
+    in.bind(1, log.string());
+    REQUIRE(in.step());
+    CHECK(in.int64(0) == 0);
+  }
+}
+
+TEST_CASE("--threads must be a positive number") {
+  testutil::TempDir tmp;
+  auto r = run_cli({"ingest", "--threads", "0", "--db", (tmp / "x.db").string(), "-"});
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--threads") != std::string::npos);
+}
