@@ -1,30 +1,85 @@
 // Parsing: recognizes records of one format (text lines through one RE2::Set, CSV rows
 // mapped by header name) and tells what each means (an event rule, known noise, unmatched).
 #pragma once
+#include <deque>
 #include <memory>
+
+#include <re2/stringpiece.h>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "callaudit/patterns.h"
 
+
 namespace callaudit {
 
 enum class RecordKind { event, noise, continuation, unmatched };
+
+// The named values of one record. Values are views into storage the record owns (its copy of
+// the line, or text it was given); a copy of a record owns copies of everything.
+class Fields {
+ public:
+  struct Entry {
+    std::string_view name;
+    std::string_view value;
+  };
+  Fields() = default;
+  Fields(const Fields& o) { *this = o; }
+  Fields(Fields&&) noexcept = default;
+  Fields& operator=(const Fields& o);
+  Fields& operator=(Fields&&) noexcept = default;
+
+  void clear() {
+    entries_.clear();
+    used_ = 0;
+  }
+  [[nodiscard]] const std::string_view* find(std::string_view name) const {
+    for (const auto& e : entries_)
+      if (e.name.size() == name.size() && (name.empty() || (e.name[0] == name[0] && e.name == name))) return &e.value;
+    return nullptr;
+  }
+  // Sets (or replaces) a field; name and value are copied.
+  void set(std::string_view name, std::string_view value);
+  // Appends a field without copying: `name` and `value` must outlive the record (names from
+  // the format spec or its regexes; values inside text given to keep()).
+  void add_view(std::string_view name, std::string_view value) { entries_.push_back({name, value}); }
+  // Sets (or replaces) a field without copying; same lifetime rules as add_view().
+  void set_view(std::string_view name, std::string_view value);
+  // Copies `text` into the record's storage and returns the copy (stable until clear()).
+  std::string_view keep(std::string_view text);
+
+  [[nodiscard]] size_t size() const { return entries_.size(); }
+  [[nodiscard]] bool empty() const { return entries_.empty(); }
+  [[nodiscard]] std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
+  [[nodiscard]] std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+  bool operator==(const Fields& o) const;
+
+ private:
+  std::vector<Entry> entries_;
+  std::deque<std::string> store_;  // elements never move: views into them stay valid
+  size_t used_ = 0;                // store_ slots in use; the rest keep their capacity
+};
 
 struct Record {
   RecordKind kind = RecordKind::unmatched;
   const EventRule* rule = nullptr;  // the rule that fired (kind == event, or noise with flags)
   std::string pattern;              // text formats: the pattern that matched
-  FieldPairs fields;
+  Fields fields;
   std::string why;                  // for unmatched: the reason
 };
 
-const std::string* field(const FieldPairs& f, std::string_view name);
-void set_field(FieldPairs& f, std::string_view name, std::string value);
+const std::string_view* field(const Fields& f, std::string_view name);
+void set_field(Fields& f, std::string_view name, std::string_view value);
 
 // Applies extracts and rules to the fields of a recognized record: fills `rec.rule`.
 void apply_rules(const FormatSpec& spec, Record& rec, const std::vector<const EventRule*>& candidates);
+
+class FastMatcher;
+
+// Per-format data the parser derives once: which patterns can emit or flag, their fast
+// matchers, the field names in the order RE2 lists them.
+struct TextPlan;
 
 class TextParser {
  public:
@@ -36,10 +91,14 @@ class TextParser {
 
  private:
   const FormatSpec& spec_;
+  std::shared_ptr<const TextPlan> plan_;
   std::vector<std::vector<const EventRule*>> candidates_;  // per pattern
   std::vector<bool> capture_;                              // per pattern
   bool seen_record_ = false;
   std::vector<int> hits_;
+  std::vector<int> caps_;                      // fast matcher: group bounds
+  std::vector<std::pair<int, int>> trail_;     // fast matcher: backtracking scratch
+  std::vector<re2::StringPiece> groups_;       // RE2: group bounds
 };
 
 // RFC 4180 CSV with the quirks of real exports: BOM, CRLF, quoted fields with commas, quotes

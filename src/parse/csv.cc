@@ -207,8 +207,10 @@ void CsvMapper::map(const CsvTokenizer::Row& row, Record& out) const {
       return;
     }
   }
-  for (size_t i = 0; i < header_.size(); ++i) out.fields.emplace_back(header_[i], row.cells[i]);
-  for (const auto& [name, idx] : aliases_) set_field(out.fields, name, row.cells[static_cast<size_t>(idx)]);
+  // names are the mapper's (it outlives its records); values are copied into the record
+  for (size_t i = 0; i < header_.size(); ++i) out.fields.add_view(header_[i], out.fields.keep(row.cells[i]));
+  for (const auto& [name, idx] : aliases_)
+    out.fields.set_view(name, out.fields.keep(row.cells[static_cast<size_t>(idx)]));
   apply_rules(spec_, out, rules_);
 }
 

@@ -114,12 +114,12 @@ std::vector<std::string> check_samples(const FormatSpec& spec) {
         if (got != v) problems.push_back(where(s.toml_line) + ": " + label + ": expected emit = " + v + ", got " + got);
         continue;
       }
-      const std::string* got = field(r.fields, k);
+      const std::string_view* got = field(r.fields, k);
       if (!got)
         problems.push_back(where(s.toml_line) + ": " + label + ": expected field " + k + " = \"" + v +
                            "\", but the record has no such field");
       else if (*got != v)
-        problems.push_back(where(s.toml_line) + ": " + label + ": expected " + k + " = \"" + v + "\", got \"" + *got +
+        problems.push_back(where(s.toml_line) + ": " + label + ": expected " + k + " = \"" + v + "\", got \"" + std::string(*got) +
                            "\"");
     }
   };

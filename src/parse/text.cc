@@ -1,15 +1,63 @@
 // Text formats: one anchored RE2::Set call per line picks the pattern, then one capturing
-// match for lines that can be events. Covered by tests/parse/parse_test.cc.
+// match for lines that can be events (the fast matcher on ASCII lines when the pattern fits
+// its subset, else RE2). Covered by tests/parse/parse_test.cc and fastmatch_test.cc.
 #include <re2/re2.h>
 #include <re2/set.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "callaudit/parse.h"
+#include "parse/fastmatch.h"
 
 namespace callaudit {
 
-TextParser::TextParser(const FormatSpec& spec) : spec_(spec) {
+// What one format's patterns need at parse time, derived once per loaded format and shared by
+// every parser of it (and of its copies: the regexes are shared).
+struct TextPlan {
+  struct Pattern {
+    std::shared_ptr<re2::RE2> re;                           // keeps the group names alive
+    std::vector<std::pair<std::string_view, int>> groups;   // named groups, in RE2's (name) order
+    std::unique_ptr<FastMatcher> fast;                      // nullptr: RE2 only
+  };
+  std::vector<Pattern> patterns;
+};
+
+namespace {
+
+std::shared_ptr<const TextPlan> make_plan(const FormatSpec& spec) {
+  auto plan = std::make_shared<TextPlan>();
+  for (const auto& p : spec.patterns) {
+    TextPlan::Pattern tp;
+    tp.re = p.re;
+    if (p.re) {
+      for (const auto& [name, gi] : p.re->NamedCapturingGroups()) tp.groups.emplace_back(name, gi);
+      if (!p.continuation) tp.fast = FastMatcher::compile(p.regex, *p.re);
+    }
+    plan->patterns.push_back(std::move(tp));
+  }
+  return plan;
+}
+
+// Plans by format: keyed by the format's compiled set, which its copies share.
+std::shared_ptr<const TextPlan> plan_for(const FormatSpec& spec) {
+  static std::mutex mu;
+  static std::map<std::weak_ptr<void>, std::shared_ptr<const TextPlan>, std::owner_less<std::weak_ptr<void>>> plans;
+  std::lock_guard<std::mutex> lock(mu);
+  if (spec.set) {
+    auto it = plans.find(spec.set);
+    if (it != plans.end() && it->second->patterns.size() == spec.patterns.size()) return it->second;
+  }
+  for (auto it = plans.begin(); it != plans.end();) it = it->first.expired() ? plans.erase(it) : std::next(it);
+  auto plan = make_plan(spec);
+  if (spec.set) plans[spec.set] = plan;
+  return plan;
+}
+
+}  // namespace
+
+TextParser::TextParser(const FormatSpec& spec) : spec_(spec), plan_(plan_for(spec)) {
   for (const auto& p : spec.patterns) {
     std::vector<const EventRule*> cands;
     if (p.rule) {
@@ -39,18 +87,17 @@ int TextParser::dispatch(std::string_view line) const {
 void TextParser::parse(std::string_view line, Record& out) {
   out.kind = RecordKind::unmatched;
   out.rule = nullptr;
-  out.pattern.clear();
   out.fields.clear();
-  out.why.clear();
+  if (!out.why.empty()) out.why.clear();
   auto* set = static_cast<re2::RE2::Set*>(spec_.set.get());
-  hits_.clear();
   if (!set->Match(line, &hits_) || hits_.empty()) {
+    out.pattern.clear();
     out.why = "fits no layout of " + spec_.name;
     return;
   }
   int idx = *std::min_element(hits_.begin(), hits_.end());
   const LinePattern& p = spec_.patterns[static_cast<size_t>(idx)];
-  out.pattern = p.name;
+  if (out.pattern != p.name) out.pattern = p.name;
   if (p.continuation) {
     if (!seen_record_) {
       out.why = "continuation line (" + p.name + ") with no record before it";
@@ -64,19 +111,37 @@ void TextParser::parse(std::string_view line, Record& out) {
     out.kind = RecordKind::noise;
     return;
   }
-  const re2::RE2& re = *p.re;
-  int n = re.NumberOfCapturingGroups();
-  std::vector<re2::StringPiece> groups(static_cast<size_t>(n) + 1);
-  re2::StringPiece text(line.data(), line.size());
-  if (!re.Match(text, 0, text.size(), RE2::ANCHOR_BOTH, groups.data(), n + 1)) {
-    out.why = "pattern " + p.name + " matched in the set but not alone";  // cannot happen with RE2
-    return;
+  const TextPlan::Pattern& tp = plan_->patterns[static_cast<size_t>(idx)];
+  // The record keeps its own copy of the line: its fields are views into it.
+  std::string_view text = out.fields.keep(line);
+  bool done = false;
+  if (tp.fast && FastMatcher::is_ascii(text)) {
+    auto r = tp.fast->match(text, caps_, trail_);
+    if (r == FastMatcher::Outcome::match) {
+      out.fields.add_view("pattern", p.name);
+      for (const auto& [name, gi] : tp.groups) {
+        int b = caps_[2 * static_cast<size_t>(gi)], e = caps_[2 * static_cast<size_t>(gi) + 1];
+        if (b < 0 || e < 0) continue;
+        out.fields.add_view(name, text.substr(static_cast<size_t>(b), static_cast<size_t>(e - b)));
+      }
+      done = true;
+    }
   }
-  out.fields.emplace_back("pattern", p.name);
-  for (const auto& [name, gi] : re.NamedCapturingGroups()) {
-    const auto& g = groups[static_cast<size_t>(gi)];
-    if (g.data() == nullptr) continue;
-    out.fields.emplace_back(name, std::string(g.data(), g.size()));
+  if (!done) {
+    const re2::RE2& re = *p.re;
+    int n = re.NumberOfCapturingGroups();
+    groups_.assign(static_cast<size_t>(n) + 1, re2::StringPiece());
+    re2::StringPiece t(text.data(), text.size());
+    if (!re.Match(t, 0, t.size(), RE2::ANCHOR_BOTH, groups_.data(), n + 1)) {
+      out.why = "pattern " + p.name + " matched in the set but not alone";  // cannot happen with RE2
+      return;
+    }
+    out.fields.add_view("pattern", p.name);
+    for (const auto& [name, gi] : tp.groups) {
+      const auto& g = groups_[static_cast<size_t>(gi)];
+      if (g.data() == nullptr) continue;
+      out.fields.add_view(name, std::string_view(g.data(), g.size()));
+    }
   }
   apply_rules(spec_, out, candidates_[static_cast<size_t>(idx)]);
 }

@@ -239,8 +239,8 @@ CsvTokenizer::Row row_of(std::string_view line) {
 }
 
 std::string get(const Record& r, std::string_view name) {
-  const std::string* v = field(r.fields, name);
-  return v ? *v : "<absent>";
+  const std::string_view* v = field(r.fields, name);
+  return v ? std::string(*v) : "<absent>";
 }
 
 }  // namespace

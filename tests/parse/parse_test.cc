@@ -38,8 +38,8 @@ const char* to_text(RecordKind k) {
 }
 
 std::string get(const Record& r, std::string_view name) {
-  const std::string* v = field(r.fields, name);
-  return v ? *v : "<absent>";
+  const std::string_view* v = field(r.fields, name);
+  return v ? std::string(*v) : "<absent>";
 }
 
 std::vector<std::string> lines_of(const fs::path& file) {

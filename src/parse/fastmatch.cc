@@ -1,0 +1,499 @@
+// The fast path of capturing matches; see fastmatch.h. Covered by tests/parse/fastmatch_test.cc.
+#include "parse/fastmatch.h"
+
+#include <re2/re2.h>
+
+#include <cstring>
+#include <map>
+#include <optional>
+
+namespace callaudit {
+
+struct FastMatcher::Node {
+  enum Kind : std::uint8_t { lit, rep, save, alt, end } kind = end;
+  std::string text;                 // lit
+  std::uint64_t bits[2] = {0, 0};   // rep: the class, over bytes 0..127
+  size_t min = 1, max = 1;          // rep; max == npos: unbounded
+  bool greedy = true;               // rep
+  int slot = 0;                     // save
+  const Node* next = nullptr;
+  std::vector<const Node*> alts;    // alt, in priority order
+};
+
+namespace {
+
+constexpr size_t kUnbounded = static_cast<size_t>(-1);
+
+struct Ast {
+  enum Kind { lit, cls, cat, alt, group, rep, empty } kind = empty;
+  std::string text;                  // lit
+  std::uint64_t bits[2] = {0, 0};    // cls
+  std::vector<Ast> kids;             // cat, alt; group and rep: kids[0]
+  int cap = -1;                      // group: capture index, or -1
+  size_t min = 1, max = 1;
+  bool greedy = true;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string_view p) : p_(p) {}
+  std::optional<Ast> parse() {
+    auto a = parse_alt();
+    if (!a || i_ != p_.size()) return std::nullopt;
+    return a;
+  }
+  int groups = 0;
+  std::map<std::string, int> names;
+
+ private:
+  std::optional<Ast> parse_alt() {
+    Ast out;
+    out.kind = Ast::alt;
+    for (;;) {
+      auto c = parse_cat();
+      if (!c) return std::nullopt;
+      out.kids.push_back(std::move(*c));
+      if (i_ < p_.size() && p_[i_] == '|') {
+        ++i_;
+        continue;
+      }
+      break;
+    }
+    if (out.kids.size() == 1) return std::move(out.kids[0]);
+    return out;
+  }
+
+  std::optional<Ast> parse_cat() {
+    Ast out;
+    out.kind = Ast::cat;
+    while (i_ < p_.size() && p_[i_] != '|' && p_[i_] != ')') {
+      auto a = parse_atom();
+      if (!a) return std::nullopt;
+      if (i_ < p_.size() && (p_[i_] == '*' || p_[i_] == '+' || p_[i_] == '?' || p_[i_] == '{')) {
+        auto r = parse_quantifier(std::move(*a));
+        if (!r) return std::nullopt;
+        a = std::move(r);
+        // RE2 rejects a repetition of a repetition; never seen here, but do not guess
+        if (i_ < p_.size() && (p_[i_] == '*' || p_[i_] == '+' || p_[i_] == '{')) return std::nullopt;
+        out.kids.push_back(std::move(*a));
+        continue;
+      }
+      if (a->kind == Ast::lit && !out.kids.empty() && out.kids.back().kind == Ast::lit && !last_quantified_)
+        out.kids.back().text += a->text;
+      else
+        out.kids.push_back(std::move(*a));
+      last_quantified_ = false;
+    }
+    last_quantified_ = false;
+    if (out.kids.empty()) return Ast{};
+    if (out.kids.size() == 1) return std::move(out.kids[0]);
+    return out;
+  }
+
+  std::optional<Ast> parse_quantifier(Ast atom) {
+    size_t mn = 0, mx = kUnbounded;
+    char q = p_[i_];
+    if (q == '*') {
+      ++i_;
+    } else if (q == '+') {
+      mn = 1;
+      ++i_;
+    } else if (q == '?') {
+      mx = 1;
+      ++i_;
+    } else {  // {n}, {n,}, {n,m}; anything else would be a literal brace to RE2: not handled
+      size_t j = i_ + 1;
+      auto num = [&](size_t& out) {
+        size_t start = j, v = 0;
+        while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9' && j - start < 5) v = v * 10 + static_cast<size_t>(p_[j++] - '0');
+        if (j == start) return false;
+        out = v;
+        return true;
+      };
+      if (!num(mn)) return std::nullopt;
+      if (j < p_.size() && p_[j] == '}') {
+        mx = mn;
+      } else if (j < p_.size() && p_[j] == ',') {
+        ++j;
+        if (j < p_.size() && p_[j] == '}')
+          mx = kUnbounded;
+        else if (!num(mx))
+          return std::nullopt;
+        if (mx < mn) return std::nullopt;
+      } else {
+        return std::nullopt;
+      }
+      if (j >= p_.size() || p_[j] != '}') return std::nullopt;
+      if (mn > 1000 || (mx != kUnbounded && mx > 1000)) return std::nullopt;
+      i_ = j + 1;
+    }
+    bool greedy = true;
+    if (i_ < p_.size() && p_[i_] == '?') {
+      greedy = false;
+      ++i_;
+    }
+    last_quantified_ = true;
+    if (atom.kind == Ast::lit && atom.text.size() == 1) {
+      auto c = static_cast<unsigned char>(atom.text[0]);
+      atom.kind = Ast::cls;
+      atom.bits[c >> 6] |= std::uint64_t{1} << (c & 63);
+      atom.text.clear();
+    }
+    Ast r;
+    r.kind = Ast::rep;
+    r.min = mn;
+    r.max = mx;
+    r.greedy = greedy;
+    if (atom.kind == Ast::cls) {
+      r.bits[0] = atom.bits[0];
+      r.bits[1] = atom.bits[1];
+      return r;
+    }
+    // A group (or anything longer than one character) may only be optional.
+    if (!(mn == 0 && mx == 1)) return std::nullopt;
+    r.kids.push_back(std::move(atom));
+    return r;
+  }
+
+  // The class an atom's text stands for, read from RE2 itself byte by byte.
+  static std::optional<Ast> class_of(std::string_view atom) {
+    RE2::Options o;
+    o.set_log_errors(false);
+    RE2 re(std::string(atom), o);
+    if (!re.ok() || re.NumberOfCapturingGroups() != 0) return std::nullopt;
+    Ast a;
+    a.kind = Ast::cls;
+    for (int c = 0; c < 128; ++c) {
+      char ch = static_cast<char>(c);
+      if (RE2::FullMatch(re2::StringPiece(&ch, 1), re)) a.bits[c >> 6] |= std::uint64_t{1} << (c & 63);
+    }
+    return a;
+  }
+
+  static bool is_alnum(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  }
+
+  std::optional<Ast> parse_atom() {
+    char c = p_[i_];
+    if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    switch (c) {
+      case '(': {
+        ++i_;
+        int cap = -1;
+        if (p_.substr(i_, 2) == "?:") {
+          i_ += 2;
+        } else if (p_.substr(i_, 3) == "?P<") {
+          size_t close = p_.find('>', i_ + 3);
+          if (close == std::string_view::npos) return std::nullopt;
+          std::string name(p_.substr(i_ + 3, close - i_ - 3));
+          cap = ++groups;
+          if (!names.emplace(name, cap).second) return std::nullopt;
+          i_ = close + 1;
+        } else if (i_ < p_.size() && p_[i_] == '?') {
+          return std::nullopt;  // flags and other group kinds
+        } else {
+          cap = ++groups;
+        }
+        auto inner = parse_alt();
+        if (!inner || i_ >= p_.size() || p_[i_] != ')') return std::nullopt;
+        ++i_;
+        Ast g;
+        g.kind = Ast::group;
+        g.cap = cap;
+        g.kids.push_back(std::move(*inner));
+        return g;
+      }
+      case '[': {
+        // [^...], a ']' first is literal, escapes, [:name:]
+        size_t j = i_ + 1;
+        if (j < p_.size() && p_[j] == '^') ++j;
+        if (j < p_.size() && p_[j] == ']') ++j;
+        for (;;) {
+          if (j >= p_.size()) return std::nullopt;
+          char d = p_[j];
+          if (static_cast<unsigned char>(d) >= 0x80) return std::nullopt;
+          if (d == ']') break;
+          if (d == '\\') {
+            if (j + 1 >= p_.size()) return std::nullopt;
+            char e = p_[j + 1];
+            if (is_alnum(e) && std::string_view("dDsSwWtnr").find(e) == std::string_view::npos) return std::nullopt;
+            j += 2;
+            continue;
+          }
+          if (d == '[') {
+            if (j + 1 < p_.size() && p_[j + 1] == ':') {
+              size_t end = p_.find(":]", j + 2);
+              if (end == std::string_view::npos) return std::nullopt;
+              j = end + 2;
+              continue;
+            }
+          }
+          ++j;
+        }
+        auto a = class_of(p_.substr(i_, j + 1 - i_));
+        i_ = j + 1;
+        return a;
+      }
+      case '.': {
+        ++i_;
+        return class_of(".");
+      }
+      case '\\': {
+        if (i_ + 1 >= p_.size()) return std::nullopt;
+        char e = p_[i_ + 1];
+        if (static_cast<unsigned char>(e) >= 0x80) return std::nullopt;
+        if (std::string_view("dDsSwW").find(e) != std::string_view::npos) {
+          auto a = class_of(p_.substr(i_, 2));
+          i_ += 2;
+          return a;
+        }
+        Ast a;
+        a.kind = Ast::lit;
+        if (e == 't' || e == 'n' || e == 'r') {
+          a.text.assign(1, e == 't' ? '\t' : e == 'n' ? '\n' : '\r');
+        } else if (is_alnum(e)) {
+          return std::nullopt;  // \b, \pL, \x41, \Q, \A, \z, \C ...: left to RE2
+        } else {
+          a.text = std::string(1, e);
+        }
+        i_ += 2;
+        return a;
+      }
+      case '^':
+      case '$':
+      case '*':
+      case '+':
+      case '?':
+      case '{':
+      case '}':
+      case ']':
+        return std::nullopt;
+      default: {
+        ++i_;
+        Ast a;
+        a.kind = Ast::lit;
+        a.text = std::string(1, c);
+        return a;
+      }
+    }
+  }
+
+  std::string_view p_;
+  size_t i_ = 0;
+  bool last_quantified_ = false;
+};
+
+}  // namespace
+
+namespace {
+struct Linker {
+  std::vector<std::unique_ptr<FastMatcher::Node>>& nodes;
+  FastMatcher::Node* make(FastMatcher::Node::Kind k, const FastMatcher::Node* next) {
+    nodes.push_back(std::make_unique<FastMatcher::Node>());
+    nodes.back()->kind = k;
+    nodes.back()->next = next;
+    return nodes.back().get();
+  }
+  const FastMatcher::Node* link(const Ast& a, const FastMatcher::Node* next) {
+    using N = FastMatcher::Node;
+    switch (a.kind) {
+      case Ast::empty:
+        return next;
+      case Ast::lit: {
+        N* n = make(N::lit, next);
+        n->text = a.text;
+        return n;
+      }
+      case Ast::cls:
+      case Ast::rep: {
+        if (a.kind == Ast::rep && !a.kids.empty()) {  // an optional group
+          N* n = make(N::alt, nullptr);
+          const N* inner = link(a.kids[0], next);
+          if (a.greedy)
+            n->alts = {inner, next};
+          else
+            n->alts = {next, inner};
+          return n;
+        }
+        N* n = make(N::rep, next);
+        n->bits[0] = a.bits[0];
+        n->bits[1] = a.bits[1];
+        n->min = a.kind == Ast::cls ? 1 : a.min;
+        n->max = a.kind == Ast::cls ? 1 : a.max;
+        n->greedy = a.greedy;
+        return n;
+      }
+      case Ast::cat: {
+        const N* n = next;
+        for (auto it = a.kids.rbegin(); it != a.kids.rend(); ++it) n = link(*it, n);
+        return n;
+      }
+      case Ast::alt: {
+        N* n = make(N::alt, nullptr);
+        for (const auto& k : a.kids) n->alts.push_back(link(k, next));
+        return n;
+      }
+      case Ast::group: {
+        if (a.cap < 0) return link(a.kids[0], next);
+        N* close = make(N::save, next);
+        close->slot = 2 * a.cap + 1;
+        N* open = make(N::save, link(a.kids[0], close));
+        open->slot = 2 * a.cap;
+        return open;
+      }
+    }
+    return next;
+  }
+};
+}  // namespace
+
+std::unique_ptr<FastMatcher> FastMatcher::compile(std::string_view pattern, const re2::RE2& re) {
+  std::string_view p = pattern;
+  if (!p.empty() && p.front() == '^') p.remove_prefix(1);
+  if (!p.empty() && p.back() == '$') {
+    size_t slashes = 0;
+    for (size_t k = p.size() - 1; k > 0 && p[k - 1] == '\\'; --k) ++slashes;
+    if (slashes % 2 == 0) p.remove_suffix(1);
+  }
+  Parser parser(p);
+  auto ast = parser.parse();
+  if (!ast) return nullptr;
+  if (parser.groups != re.NumberOfCapturingGroups()) return nullptr;
+  const auto& named = re.NamedCapturingGroups();
+  if (named.size() != parser.names.size()) return nullptr;
+  for (const auto& [name, idx] : named) {
+    auto it = parser.names.find(name);
+    if (it == parser.names.end() || it->second != idx) return nullptr;
+  }
+  auto m = std::unique_ptr<FastMatcher>(new FastMatcher());
+  Linker l{m->nodes_};
+  const Node* end = l.make(Node::end, nullptr);
+  m->start_ = l.link(*ast, end);
+  m->ngroups_ = parser.groups;
+  return m;
+}
+
+FastMatcher::~FastMatcher() = default;
+
+bool FastMatcher::is_ascii(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size(), i = 0;
+  std::uint64_t acc = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  for (; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
+namespace {
+
+struct Run {
+  const char* s;
+  size_t len;
+  int* caps;
+  std::vector<std::pair<int, int>>* trail;  // (slot, old value), undone on backtracking
+  std::int64_t steps = 0;
+  std::int64_t budget = 0;
+  bool gave_up = false;
+
+  void undo(size_t mark) {
+    while (trail->size() > mark) {
+      caps[trail->back().first] = trail->back().second;
+      trail->pop_back();
+    }
+  }
+
+  bool run(const FastMatcher::Node* n, size_t pos) {
+    using Node = FastMatcher::Node;
+    for (;;) {
+      if (++steps > budget) {
+        gave_up = true;
+        return false;
+      }
+      switch (n->kind) {
+        case Node::end:
+          return pos == len;
+        case Node::lit: {
+          size_t k = n->text.size();
+          if (len - pos < k || s[pos] != n->text[0] || std::memcmp(s + pos, n->text.data(), k) != 0) return false;
+          pos += k;
+          n = n->next;
+          break;
+        }
+        case Node::save:
+          trail->emplace_back(n->slot, caps[n->slot]);
+          caps[n->slot] = static_cast<int>(pos);
+          n = n->next;
+          break;
+        case Node::rep: {
+          size_t room = len - pos;
+          size_t most = n->max == kUnbounded || n->max > room ? room : n->max;
+          size_t k = 0;
+          while (k < most) {
+            auto c = static_cast<unsigned char>(s[pos + k]);
+            if (!((n->bits[c >> 6] >> (c & 63)) & 1)) break;
+            ++k;
+          }
+          if (k < n->min) return false;
+          if (k == n->min) {
+            pos += k;
+            n = n->next;
+            break;
+          }
+          size_t mark = trail->size();
+          if (n->greedy) {
+            for (size_t j = k; j > n->min; --j) {
+              if (run(n->next, pos + j)) return true;
+              if (gave_up) return false;
+              undo(mark);
+            }
+            pos += n->min;
+          } else {
+            for (size_t j = n->min; j < k; ++j) {
+              if (run(n->next, pos + j)) return true;
+              if (gave_up) return false;
+              undo(mark);
+            }
+            pos += k;
+          }
+          n = n->next;
+          break;
+        }
+        case Node::alt: {
+          size_t mark = trail->size();
+          for (size_t i = 0; i + 1 < n->alts.size(); ++i) {
+            if (run(n->alts[i], pos)) return true;
+            if (gave_up) return false;
+            undo(mark);
+          }
+          n = n->alts.back();
+          break;
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+FastMatcher::Outcome FastMatcher::match(std::string_view text, std::vector<int>& caps,
+                                        std::vector<std::pair<int, int>>& trail) const {
+  caps.assign(2 * static_cast<size_t>(ngroups_ + 1), -1);
+  if (text.size() > (1u << 30)) return Outcome::gave_up;
+  trail.clear();
+  Run r{text.data(), text.size(), caps.data(), &trail};
+  // Backtracking is bounded: past this many steps RE2 (linear time) answers instead.
+  r.budget = 64 * static_cast<std::int64_t>(text.size()) + 512;
+  bool ok = r.run(start_, 0);
+  if (r.gave_up) return Outcome::gave_up;
+  if (!ok) return Outcome::no_match;
+  caps[0] = 0;
+  caps[1] = static_cast<int>(text.size());
+  return Outcome::match;
+}
+
+}  // namespace callaudit
