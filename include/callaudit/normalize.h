@@ -6,6 +6,8 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "callaudit/model.h"
@@ -17,7 +19,14 @@ namespace callaudit {
 
 // Sets kind, kind_basis, confidence, sip, q850 and reason of a result from its fields, by the
 // precedence SIP > Q.850 > platform cause > vendor reason.
+void classify(Event& e, const Fields& f, const Codes& codes, const std::string& reason_table);
 void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::string& reason_table);
+
+// Hashes std::string and std::string_view alike (lookups by view without a copy).
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 class Normalizer {
  public:
@@ -42,8 +51,9 @@ class Normalizer {
     bool done = false;
   };
   Status make_event(const Record& rec, std::int64_t line, std::string_view raw, Event& e);
-  Result<TimeUs> read_time(const std::string& text) const;
-  std::string agent_id(const std::string& raw) const;
+  Result<TimeUs> read_time(std::string_view text) const;
+  const std::string& agent_id(std::string_view raw) const;  // memoized agent_id_uncached()
+  std::string agent_id_uncached(std::string_view raw) const;
   void release(TimeUs now);
   void merge_into(Pending& primary, Pending& weak);
 
@@ -52,7 +62,7 @@ class Normalizer {
   const ZoneConverter& zone_;
   std::deque<Pending> pending_;
   std::deque<Event> ready_;
-  std::map<std::string, std::pair<int, std::uint64_t>> legs_;  // leg -> (SIP status seen on it, age)
+  std::map<std::string, std::pair<int, std::uint64_t>, std::less<>> legs_;  // leg -> (SIP status, age)
   std::uint64_t leg_clock_ = 0;
   std::map<std::string, std::pair<TimeUs, std::string>> marks_;  // agent -> (time, initiator)
   std::map<std::string, TimeUs> last_offer_;               // agent -> offer time
@@ -63,6 +73,7 @@ class Normalizer {
   std::int64_t backwards_ = 0;
   std::int64_t first_backwards_line_ = 0;
   std::int64_t merged_ = 0;
+  mutable std::unordered_map<std::string, std::string, ViewHash, std::equal_to<>> agent_ids_;  // raw -> id
 };
 
 }  // namespace callaudit

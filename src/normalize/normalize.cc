@@ -10,7 +10,9 @@ namespace callaudit {
 
 namespace {
 
-std::optional<int> to_int(const std::string* s) {
+using FieldPtr = const std::string_view*;
+
+std::optional<int> to_int(FieldPtr s) {
   if (!s) return std::nullopt;
   std::string_view v = *s;
   while (!v.empty() && (v.front() == ' ')) v.remove_prefix(1);
@@ -21,65 +23,101 @@ std::optional<int> to_int(const std::string* s) {
   return out;
 }
 
-std::optional<double> to_double(const std::string* s) {
-  if (!s || s->empty()) return std::nullopt;
+std::optional<double> to_double(FieldPtr f) {
+  if (!f || f->empty()) return std::nullopt;
   try {
     size_t used = 0;
-    double d = std::stod(*s, &used);
-    if (used != s->size()) return std::nullopt;
+    std::string s(*f);
+    double d = std::stod(s, &used);
+    if (used != s.size()) return std::nullopt;
     return d;
   } catch (...) {
     return std::nullopt;
   }
 }
 
-bool nonempty(const std::string* s) { return s && !s->empty(); }
+bool nonempty(FieldPtr s) { return s && !s->empty(); }
+
+// std::map<std::string, V> lookups by a view, without making a string
+template <class M>
+auto find_in(const M& m, std::string_view key) {
+  if constexpr (requires { m.find(key); })
+    return m.find(key);
+  else
+    return m.find(std::string(key));
+}
 
 }  // namespace
 
-void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::string& reason_table) {
+void classify(Event& e, const Fields& f, const Codes& codes, const std::string& reason_table) {
   e.sip = to_int(field(f, "sip"));
   e.q850 = to_int(field(f, "q850"));
-  const std::string* cause = field(f, "cause");
-  const std::string* reason = field(f, "reason");
-  e.reason = nonempty(reason) ? *reason : (nonempty(cause) ? *cause : std::string());
+  FieldPtr cause = field(f, "cause");
+  FieldPtr reason = field(f, "reason");
+  if (nonempty(reason))
+    e.reason.assign(*reason);
+  else if (nonempty(cause))
+    e.reason.assign(*cause);
+  else
+    e.reason.clear();
 
+  // A level names its kind and confidence in the code tables; its basis ("sip 603") is
+  // written only for the level that decides.
+  enum class Basis { from_sip, from_q850, from_cause, from_reason };
   struct Level {
-    std::string kind, confidence, basis;
+    const std::string* kind;
+    const std::string* confidence;
+    Basis basis;
+    std::string_view text;  // cause or reason text
     bool numeric;
+    int code = 0;           // sip or q850 status
   };
-  std::vector<Level> levels;
+  static const std::string kEmpty;
+  Level levels[4];
+  size_t nlevels = 0;
+  auto basis_of = [&](const Level& l) {
+    switch (l.basis) {
+      case Basis::from_sip:
+        return "sip " + std::to_string(l.code);
+      case Basis::from_q850:
+        return "q850 " + std::to_string(l.code);
+      case Basis::from_cause:
+        return "cause " + std::string(l.text);
+      case Basis::from_reason:
+        return "reason " + std::string(l.text);
+    }
+    return std::string();
+  };
   // A kind set by the format's own rule (an answered offer, say) decides outright.
-  const std::string* forced = field(f, "kind");
+  FieldPtr forced = field(f, "kind");
   if (e.sip) {
     auto it = codes.sip.find(*e.sip);
     if (it != codes.sip.end()) {
-      levels.push_back({it->second.kind, it->second.confidence, "sip " + std::to_string(*e.sip), true});
+      levels[nlevels++] = {&it->second.kind, &it->second.confidence, Basis::from_sip, {}, true, *e.sip};
     } else {
       auto c = codes.sip_classes.find(std::to_string(*e.sip / 100));
-      if (c != codes.sip_classes.end()) levels.push_back({c->second, "", "sip " + std::to_string(*e.sip), true});
+      if (c != codes.sip_classes.end()) levels[nlevels++] = {&c->second, &kEmpty, Basis::from_sip, {}, true, *e.sip};
     }
   }
   if (e.q850) {
     auto it = codes.q850.find(*e.q850);
-    if (it != codes.q850.end())
-      levels.push_back({it->second.kind, it->second.confidence, "q850 " + std::to_string(*e.q850), true});
+    if (it != codes.q850.end()) levels[nlevels++] = {&it->second.kind, &it->second.confidence, Basis::from_q850, {}, true, *e.q850};
   }
   if (nonempty(cause)) {
-    auto it = codes.causes.find(*cause);
+    auto it = find_in(codes.causes, *cause);
     if (it != codes.causes.end()) {
-      levels.push_back({it->second.kind, it->second.confidence, "cause " + *cause, false});
+      levels[nlevels++] = {&it->second.kind, &it->second.confidence, Basis::from_cause, *cause, false};
       if (!e.q850 && it->second.number && *it->second.number > 0 && *it->second.number <= 127)
         e.q850 = it->second.number;
     }
   }
   auto table = codes.vendor.find(reason_table);
   if (table != codes.vendor.end()) {
-    for (const std::string* r : {reason, cause}) {
+    for (FieldPtr r : {reason, cause}) {
       if (!nonempty(r)) continue;
-      auto it = table->second.find(*r);
+      auto it = find_in(table->second, *r);
       if (it != table->second.end()) {
-        levels.push_back({it->second.kind, it->second.confidence, "reason " + *r, false});
+        levels[nlevels++] = {&it->second.kind, &it->second.confidence, Basis::from_reason, *r, false};
         break;
       }
     }
@@ -87,36 +125,46 @@ void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::stri
   // The most specific informative level decides. "unknown" informs nothing; a numeric code
   // that says "normal" is overruled by a later level that names a failure (CXone lists cause
   // 16 under Bad Number; FreeSWITCH reports q850 16 for its internal causes).
+  if (nonempty(forced)) {
+    e.kind.assign(*forced);
+    e.confidence.clear();
+    e.kind_basis = "record";
+    return;
+  }
   const Level* chosen = nullptr;
-  Level forced_level{nonempty(forced) ? *forced : std::string(), "", "record", false};
-  if (nonempty(forced)) chosen = &forced_level;
-  for (size_t i = 0; !chosen && i < levels.size(); ++i) {
+  for (size_t i = 0; !chosen && i < nlevels; ++i) {
     const Level& l = levels[i];
-    if (l.kind == "unknown") continue;
-    if (l.kind == "normal" && l.numeric) {
+    if (*l.kind == "unknown") continue;
+    if (*l.kind == "normal" && l.numeric) {
       bool later_failure = false;
-      for (size_t j = i + 1; j < levels.size(); ++j)
-        if (levels[j].kind != "normal" && levels[j].kind != "unknown") later_failure = true;
+      for (size_t j = i + 1; j < nlevels; ++j)
+        if (*levels[j].kind != "normal" && *levels[j].kind != "unknown") later_failure = true;
       if (later_failure) continue;
     }
     chosen = &l;
     break;
   }
   if (chosen) {
-    e.kind = chosen->kind;
-    e.confidence = chosen->confidence;
-    e.kind_basis = chosen->basis;
+    e.kind = *chosen->kind;
+    e.confidence = *chosen->confidence;
+    e.kind_basis = basis_of(*chosen);
   } else {
     e.kind = "unknown";
     e.confidence = "low";
-    e.kind_basis = levels.empty() ? "no known code" : levels.front().basis + " (not specific)";
+    e.kind_basis = nlevels == 0 ? "no known code" : basis_of(levels[0]) + " (not specific)";
   }
+}
+
+void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::string& reason_table) {
+  Fields fields;
+  for (const auto& [k, v] : f) fields.set(k, v);
+  classify(e, fields, codes, reason_table);
 }
 
 Normalizer::Normalizer(const FormatSpec& spec, const Codes& codes, const ZoneConverter& zone)
     : spec_(spec), codes_(codes), zone_(zone) {}
 
-Result<TimeUs> Normalizer::read_time(const std::string& text) const {
+Result<TimeUs> Normalizer::read_time(std::string_view text) const {
   ParsedTime p;
   for (const auto& l : spec_.time_layouts) {
     if (l.parse(text, p)) {
@@ -126,32 +174,41 @@ Result<TimeUs> Normalizer::read_time(const std::string& text) const {
   }
   std::string layouts;
   for (const auto& l : spec_.time_layouts) layouts += (layouts.empty() ? "" : " or ") + l.text();
-  return Status::error("time '" + text + "' does not fit " + layouts);
+  return Status::error("time '" + std::string(text) + "' does not fit " + layouts);
 }
 
-std::string Normalizer::agent_id(const std::string& raw) const {
+std::string Normalizer::agent_id_uncached(std::string_view raw) const {
+  re2::StringPiece text(raw.data(), raw.size());
   for (const auto& re : spec_.agent_ids) {
     std::string id;
-    if (RE2::PartialMatch(raw, *re, &id)) {
+    if (RE2::PartialMatch(text, *re, &id)) {
       // the id group may not be the first: look it up by name
       int n = re->NumberOfCapturingGroups();
       std::vector<re2::StringPiece> g(static_cast<size_t>(n) + 1);
-      if (re->Match(raw, 0, raw.size(), RE2::UNANCHORED, g.data(), n + 1)) {
+      if (re->Match(text, 0, text.size(), RE2::UNANCHORED, g.data(), n + 1)) {
         auto it = re->NamedCapturingGroups().find("id");
         const auto& s = g[static_cast<size_t>(it->second)];
         if (s.data() && !s.empty()) return std::string(s.data(), s.size());
       }
     }
   }
-  return raw;
+  return std::string(raw);
+}
+
+const std::string& Normalizer::agent_id(std::string_view raw) const {
+  // A log names few agents, many times each: remember each raw name's id.
+  auto it = agent_ids_.find(raw);
+  if (it != agent_ids_.end()) return it->second;
+  if (agent_ids_.size() >= 4096) agent_ids_.clear();
+  return agent_ids_.emplace(std::string(raw), agent_id_uncached(raw)).first->second;
 }
 
 Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_view raw, Event& e) {
-  const FieldPairs& f = rec.fields;
+  const Fields& f = rec.fields;
   e.type = *rec.rule->emit;
   e.line = line;
-  e.raw = std::string(raw);
-  const std::string* ts = field(f, spec_.time_field);
+  e.raw.assign(raw);
+  FieldPtr ts = field(f, spec_.time_field);
   if (!nonempty(ts)) return Status::error("no time in field '" + spec_.time_field + "'");
   auto at = read_time(*ts);
   if (!at.ok()) return at.status();
@@ -159,39 +216,39 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
   e.precision = spec_.precision;
   e.at_end = spec_.precision == Precision::minute ? e.at + 60 * kUsPerSecond - 1 : e.at;
 
-  const std::string* agent = field(f, "agent");
+  FieldPtr agent = field(f, "agent");
   if (!nonempty(agent)) return Status::error("no agent on this " + std::string(to_string(e.type)));
-  e.agent_raw = *agent;
+  e.agent_raw.assign(*agent);
   e.agent = agent_id(*agent);
   if (auto it = aliases_.find(e.agent); it != aliases_.end()) {
     if (e.agent_name.empty()) e.agent_name = it->first;
     e.agent = it->second;
   }
-  if (const std::string* n = field(f, "agent_name"); nonempty(n)) e.agent_name = *n;
-  if (const std::string* c = field(f, "call"); nonempty(c)) e.call = *c;
-  if (const std::string* q = field(f, "queue"); nonempty(q)) e.queue = *q;
-  if (const std::string* d = field(f, "detail"); nonempty(d)) e.detail = *d;
+  if (FieldPtr n = field(f, "agent_name"); nonempty(n)) e.agent_name.assign(*n);
+  if (FieldPtr c = field(f, "call"); nonempty(c)) e.call.assign(*c);
+  if (FieldPtr q = field(f, "queue"); nonempty(q)) e.queue.assign(*q);
+  if (FieldPtr d = field(f, "detail"); nonempty(d)) e.detail.assign(*d);
 
   if (e.type == EventType::state) {
-    const std::string* st = field(f, "state");
+    FieldPtr st = field(f, "state");
     if (!nonempty(st)) return Status::error("no state on this state change");
-    e.vendor_state = *st;
-    auto it = spec_.states.find(*st);
+    e.vendor_state.assign(*st);
+    auto it = spec_.states.find(e.vendor_state);
     if (it == spec_.states.end())
-      return Status::error("unknown state '" + *st + "' (add it to [states] in " + spec_.file.filename().string() +
-                           ")");
+      return Status::error("unknown state '" + e.vendor_state + "' (add it to [states] in " +
+                           spec_.file.filename().string() + ")");
     e.state = it->second.state;
     std::string initiator = it->second.initiator;
-    if (const std::string* by = field(f, "initiator"); nonempty(by)) {
+    if (FieldPtr by_view = field(f, "initiator"); nonempty(by_view)) {
+      std::string by(*by_view);
       std::string mapped;
       for (const auto& [re, value] : spec_.initiators)
-        if (RE2::FullMatch(*by, *re)) {
+        if (RE2::FullMatch(by, *re)) {
           mapped = value;
           break;
         }
-      if (mapped.empty() && (*by == "agent" || *by == "supervisor" || *by == "system" || *by == "unknown"))
-        mapped = *by;
-      if (mapped.empty()) return Status::error("unknown initiator '" + *by + "'");
+      if (mapped.empty() && (by == "agent" || by == "supervisor" || by == "system" || by == "unknown")) mapped = by;
+      if (mapped.empty()) return Status::error("unknown initiator '" + by + "'");
       initiator = mapped;
     }
     e.initiator = initiator.empty() ? "unknown" : initiator;
@@ -199,9 +256,9 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
     classify(e, f, codes_, spec_.reason_table);
     if (auto ms = to_double(field(f, "ring_ms")))
       e.ring_ms = static_cast<std::int64_t>(*ms);
-    else if (auto s = to_double(field(f, "ring_s")))
-      e.ring_ms = static_cast<std::int64_t>(*s * 1000.0);
-    else if (const std::string* started = field(f, "started"); nonempty(started)) {
+    else if (auto sec = to_double(field(f, "ring_s")))
+      e.ring_ms = static_cast<std::int64_t>(*sec * 1000.0);
+    else if (FieldPtr started = field(f, "started"); nonempty(started)) {
       auto st = read_time(*started);
       if (st.ok() && *st <= e.at) e.ring_ms = (e.at - *st) / 1000;
     }
@@ -217,9 +274,9 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
 Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view raw) {
   if (!rec.rule) return {};
   const EventRule& rule = *rec.rule;
-  const FieldPairs& f = rec.fields;
+  const Fields& f = rec.fields;
   if (rule.record_leg) {
-    const std::string* leg = field(f, "leg");
+    FieldPtr leg = field(f, "leg");
     auto sip = to_int(field(f, "sip"));
     if (nonempty(leg) && sip) {
       // Legs whose status nobody asks for (answered calls) must not pile up over a long log:
@@ -230,16 +287,15 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
         std::sort(by_age.begin(), by_age.end());
         for (size_t i = 0; i < by_age.size() / 2; ++i) legs_.erase(by_age[i].second);
       }
-      legs_[*leg] = {*sip, ++leg_clock_};
+      auto it = legs_.find(*leg);
+      if (it == legs_.end()) it = legs_.emplace(std::string(*leg), std::pair<int, std::uint64_t>{}).first;
+      it->second = {*sip, ++leg_clock_};
     }
-  }
-  if (!rule.next_state_initiator.empty() || !rule.alias.empty() || rule.emit) {
-    // these need a time (and an agent)
   }
   if (!rule.emit) {
     if (!rule.next_state_initiator.empty()) {
-      const std::string* agent = field(f, "agent");
-      const std::string* ts = field(f, spec_.time_field);
+      FieldPtr agent = field(f, "agent");
+      FieldPtr ts = field(f, spec_.time_field);
       if (nonempty(agent) && nonempty(ts)) {
         auto at = read_time(*ts);
         if (!at.ok()) return at.status();
@@ -282,11 +338,11 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
       marks_.erase(m);
     }
   } else if (e.type == EventType::result) {
-    if (const std::string* leg = field(f, "leg"); nonempty(leg)) {
+    if (FieldPtr leg = field(f, "leg"); nonempty(leg)) {
       auto it = legs_.find(*leg);
       if (it != legs_.end()) {
         if (!e.sip) {
-          FieldPairs with_sip = f;
+          Fields with_sip = f;
           set_field(with_sip, "sip", std::to_string(it->second.first));
           classify(e, with_sip, codes_, spec_.reason_table);
         }
@@ -333,9 +389,9 @@ void Normalizer::merge_into(Pending& primary, Pending& weak) {
   if (!p.sip && w.sip) {
     p.sip = w.sip;
     // the leg's SIP status is more specific than the primary's cause name
-    FieldPairs f;
-    f.emplace_back("sip", std::to_string(*w.sip));
-    if (!p.reason.empty()) f.emplace_back("cause", p.reason);
+    Fields f;
+    f.set("sip", std::to_string(*w.sip));
+    if (!p.reason.empty()) f.set("cause", p.reason);
     std::string reason = p.reason;
     classify(p, f, codes_, spec_.reason_table);
     p.reason = reason;

@@ -192,7 +192,8 @@ TimeUs ZoneConverter::to_local(TimeUs utc_us) const {
 }
 
 namespace {
-std::string format_civil(TimeUs t, char sep, bool zulu) {
+// The general case (any year): through date.
+std::string format_civil_slow(TimeUs t, char sep, bool zulu) {
   using namespace std::chrono;
   TimeUs secs = t >= 0 ? t / kUsPerSecond : -((-t + kUsPerSecond - 1) / kUsPerSecond);
   TimeUs us = t - secs * kUsPerSecond;
@@ -211,6 +212,55 @@ std::string format_civil(TimeUs t, char sep, bool zulu) {
   }
   if (zulu) out += 'Z';
   return out;
+}
+
+// Years 0..9999 (every time a log holds): digits written directly, same text as the general case.
+std::string format_civil(TimeUs t, char sep, bool zulu) {
+  // 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z
+  constexpr TimeUs kMin = -62167219200LL * kUsPerSecond;
+  constexpr TimeUs kMax = 253402300800LL * kUsPerSecond - 1;
+  if (t < kMin || t > kMax) return format_civil_slow(t, sep, zulu);
+  TimeUs secs = t >= 0 ? t / kUsPerSecond : -((-t + kUsPerSecond - 1) / kUsPerSecond);
+  auto us = static_cast<std::uint32_t>(t - secs * kUsPerSecond);
+  TimeUs days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  auto sod = static_cast<std::uint32_t>(secs - days * 86400);
+  // civil_from_days (H. Hinnant), as date::year_month_day computes it
+  TimeUs z = days + 719468;
+  TimeUs era = (z >= 0 ? z : z - 146096) / 146097;
+  auto doe = static_cast<std::uint32_t>(z - era * 146097);
+  std::uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  TimeUs y = static_cast<TimeUs>(yoe) + era * 400;
+  std::uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  std::uint32_t mp = (5 * doy + 2) / 153;
+  std::uint32_t d = doy - (153 * mp + 2) / 5 + 1;
+  std::uint32_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  char buf[32];
+  char* p = buf;
+  auto put = [&p](std::uint32_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    p += width;
+  };
+  put(static_cast<std::uint32_t>(y), 4);
+  *p++ = '-';
+  put(m, 2);
+  *p++ = '-';
+  put(d, 2);
+  *p++ = sep;
+  put(sod / 3600, 2);
+  *p++ = ':';
+  put(sod / 60 % 60, 2);
+  *p++ = ':';
+  put(sod % 60, 2);
+  if (us != 0) {
+    *p++ = '.';
+    put(us, 6);
+  }
+  if (zulu) *p++ = 'Z';
+  return std::string(buf, static_cast<size_t>(p - buf));
 }
 }  // namespace
 

@@ -124,7 +124,7 @@ TEST_CASE("classify() overwrites what a reused Event held") {
   Event e;
   classify(e, {{"sip", "603"}, {"q850", "21"}}, codes(), "freeswitch-log");
   REQUIRE(e.kind == "declined_by_agent");
-  classify(e, {}, codes(), "freeswitch-log");
+  classify(e, FieldPairs{}, codes(), "freeswitch-log");
   CHECK(e.kind == "unknown");
   CHECK_FALSE(e.sip.has_value());
   CHECK_FALSE(e.q850.has_value());
