@@ -2,6 +2,7 @@
 // configuration, benign, unknown) with the lines that prove it. Rules R1-R6 of
 // docs/diagnosis.md; their parameters and wording are data in patterns/rules/.
 #pragma once
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct DiagnosisParams {
   TimeUs consequence_window = 10 * kUsPerSecond;
   std::map<std::string, std::string> why;  // sentence templates by rule
   bool with_trace = false;                  // record why each rule did or did not fire (explain)
+  // Called as each phase of diagnose() ends ("load", "rules", "evidence", "cited lines"): the
+  // command line times them for the benchmark. Empty: not called.
+  std::function<void(const char* phase)> on_phase;
   static DiagnosisParams from(const RuleParams& rules);
 };
 

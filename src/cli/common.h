@@ -67,6 +67,7 @@ struct Paint {
 class PhaseClock {
  public:
   PhaseClock() : on_(std::getenv("CALLAUDIT_TIMINGS") != nullptr), t_(std::chrono::steady_clock::now()), c_(cpu()) {}
+  [[nodiscard]] bool on() const { return on_; }
   void lap(Env& env, const char* phase) {
     if (!on_) return;
     auto now = std::chrono::steady_clock::now();

@@ -39,12 +39,13 @@ Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std
 
 Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save) {
   PhaseClock clock;
-  auto d = diagnose(store, cat, p);
+  DiagnosisParams timed = p;
+  if (clock.on()) timed.on_phase = [&](const char* phase) { clock.lap(env, (std::string("diagnose: ") + phase).c_str()); };
+  auto d = diagnose(store, cat, timed);
   if (!d.ok()) {
     error_line(env, "diagnosis: " + d.error());
     return d;
   }
-  clock.lap(env, "diagnose");
   if (save) {
     Status st = save_diagnosis(store, *d);
     if (!st.ok()) error_line(env, "cannot save the diagnosis: " + st.message());

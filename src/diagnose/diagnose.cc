@@ -198,6 +198,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       return x.line < y.line;
     });
   }
+  if (p.on_phase) p.on_phase("load");
   changes.resize(agent_ids.size());
   Replay replay(std::move(changes));
 
@@ -462,7 +463,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       if (p.with_trace) out.failures[i].trace.push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
                                                         " setup failures for this agent, or nobody else answered"});
 
+  if (p.on_phase) p.on_phase("rules");
   // ---- evidence and why
+  std::string fallback_template;
   for (size_t i = 0; i < rows.size(); ++i) {
     FailureVerdict& v = out.failures[i];
     const Correlation& c = corr[i];
@@ -477,6 +480,21 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         {"verdict", v.verdict},
         {"ring", r.ring_ms ? human_duration(*r.ring_ms * 1000) : "?"}};
     const StateChange* cause = v.rule == "R1" ? c.r1 : v.rule == "R2" ? c.r2 : v.rule == "R3" ? c.at_offer : nullptr;
+    // the sentence's template, to format only the times it shows
+    const std::string* tmpl = nullptr;
+    if (v.why.empty()) {
+      std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);
+      if (v.rule == "R5" && v.incident && out.incidents[static_cast<size_t>(*v.incident - 1)].cls == "access")
+        key = "r5_access";
+      auto it = p.why.find(key);
+      if (it != p.why.end()) {
+        tmpl = &it->second;
+      } else {
+        fallback_template = "{kind_title}: verdict {verdict} (" + key + ")";
+        tmpl = &fallback_template;
+      }
+    }
+    auto shown = [&](const char* var) { return tmpl && tmpl->find(std::string("{") + var + "}") != std::string::npos; };
     if (cause) {
       vars["initiator"] = kInitiators[cause->initiator];
       TimeUs d = cause->at - r.at;
@@ -487,7 +505,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       else
         vars["delta"] = d < 0 ? human_duration(-d) + " before" : "at the moment of";
       if (v.rule == "R1") vars["delta"] = human_duration(r.at - cause->at);
-      vars["since"] = format_utc(cause->at);
+      if (shown("since")) vars["since"] = format_utc(cause->at);
       vars["ago"] = human_duration(r.at - cause->at);
       vars["state_id"] = std::to_string(cause->id);
       v.evidence.push_back({"cause", cause->id, "", "", 0, 0, ""});
@@ -503,8 +521,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       const Incident& inc = out.incidents[static_cast<size_t>(*v.incident - 1)];
       vars["incident_agents"] = std::to_string(inc.agents);
       vars["incident_failures"] = std::to_string(inc.failures);
-      vars["from"] = format_utc(inc.from);
-      vars["to"] = format_utc(inc.to);
+      if (shown("from")) vars["from"] = format_utc(inc.from);
+      if (shown("to")) vars["to"] = format_utc(inc.to);
       int cited = 0;
       for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
         if (cited >= 3) break;
@@ -514,18 +532,22 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         }
       }
     }
-    if (v.why.empty()) {
-      std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);
-      if (v.rule == "R5" && v.incident && out.incidents[static_cast<size_t>(*v.incident - 1)].cls == "access")
-        key = "r5_access";
+    if (tmpl) {
       if (cause) vars["state"] = kStateNames[cause->state];
-      v.why = render(template_of(p, key), vars);
+      v.why = render(*tmpl, vars);
     }
   }
 
   // ---- per-agent figures
   std::map<std::string, AgentFigures> figs;
-  auto hour_of = [](TimeUs t) { return format_utc(t - t % (3600 * kUsPerSecond)).substr(0, 13); };
+  // "2026-03-14T09": formatted once per distinct hour
+  std::unordered_map<TimeUs, std::string> hour_names;
+  auto hour_of = [&](TimeUs t) -> const std::string& {
+    TimeUs h = t - t % (3600 * kUsPerSecond);
+    auto [it, fresh] = hour_names.try_emplace(h);
+    if (fresh) it->second = format_utc(h).substr(0, 13);
+    return it->second;
+  };
   for (const auto& r : results) {
     auto& a = figs[agent_ids[static_cast<size_t>(r.agent)]];
     ++a.offers;
@@ -552,6 +574,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     out.agents.push_back(a);
   }
 
+  if (p.on_phase) p.on_phase("evidence and figures");
   // ---- fill evidence lines: each cited event read once, by id in ascending order
   {
     std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)
@@ -599,6 +622,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   }
   std::sort(out.failures.begin(), out.failures.end(),
             [](const FailureVerdict& a, const FailureVerdict& b) { return a.at != b.at ? a.at < b.at : a.id < b.id; });
+  if (p.on_phase) p.on_phase("cited lines");
   return out;
 }
 

@@ -107,7 +107,10 @@ struct Counter {
       case RecordKind::continuation:
       case RecordKind::noise: {
         ++st.parsed;
-        sink.on_recognized(!rec.pattern.empty() ? rec.pattern : rec.rule ? rec.rule->name : "(no rule)", false);
+        static const std::string kNoRule = "(no rule)";
+        // (no ?: between a std::string and a literal here: it would copy the name per line)
+        const std::string& name = !rec.pattern.empty() ? rec.pattern : rec.rule ? rec.rule->name : kNoRule;
+        sink.on_recognized(name, false);
         Status s = norm.feed(rec, line, raw);  // flagged noise (leg status, marks)
         if (!s.ok()) {
           --st.parsed;

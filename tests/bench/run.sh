@@ -6,7 +6,7 @@
 # For each SIZE: generates a FreeSWITCH log (tests/bench/gen.py, cached under
 # build-bench/bench-data/), warms the page cache, then measures on that same file, each under
 # /usr/bin/time -v: grep -c 'Origination Canceled' (the baseline), callaudit ingest into a fresh
-# database, callaudit analyze -o report.json (fresh database), callaudit diagnose --format json
+# database, callaudit analyze -o report.json (fresh database; again with --threads 1), callaudit diagnose --format json
 # alone on the ingested database, and the "last status of the agent before each failed offer"
 # question in callaudit's SQL. With lnav installed: lnav indexing the file with a custom format
 # (tests/bench/lnav/) and lnav answering the same question in SQL. Then the correlate+diagnose
@@ -26,7 +26,9 @@
 #   BENCH_DIR=dir                      cache and scratch (default build-bench/bench-data)
 #
 # Every figure is printed with the load average taken just before it: the machine may be
-# shared. Results also go to $BENCH_DIR/results-<date>.md.
+# shared. Results also go to $BENCH_DIR/results-<date>.md, and the phase times that analyze
+# and diagnose print with CALLAUDIT_TIMINGS=1 (scan+store, indexes, diagnosis phases, save,
+# report) to $BENCH_DIR/phases-<date>-*.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -156,8 +158,15 @@ for size in "${sizes[@]}"; do
 
   adb="$scratch/analyze.db"
   pre='rm -f "$adb" "$adb-journal"'
+  export CALLAUDIT_TIMINGS=1  # analyze prints the time of each phase on standard error
   measure "$size" "callaudit analyze" "$bytes" "$lines" "$events" -- \
     "$CALLAUDIT" analyze --tz UTC --db "$adb" -o "$scratch/report.json" "${inputs[@]}"
+  sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
+  cp "$scratch/stderr.txt" "$BENCH_DIR/phases-$stamp-$size-analyze.txt"
+  measure "$size" "callaudit analyze --threads 1" "$bytes" "$lines" "$events" -- \
+    "$CALLAUDIT" analyze --threads 1 --tz UTC --db "$adb" -o "$scratch/report.json" "${inputs[@]}"
+  sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
+  unset CALLAUDIT_TIMINGS
   if [ "$ONE_CORE" = 1 ] && command -v taskset >/dev/null; then
     measure "$size" "callaudit analyze (1 core)" "$bytes" "$lines" "$events" -- \
       taskset -c 0 "$CALLAUDIT" analyze --tz UTC --db "$adb" -o "$scratch/report.json" "${inputs[@]}"
@@ -198,8 +207,13 @@ if [ "$TIMELINE" != 0 ]; then
   pre='cp "$tl_db" "$work"; cat "$work" >/dev/null'
   limit=()
   [ "$TIMELINE_TIMEOUT" != 0 ] && limit=(timeout "$TIMELINE_TIMEOUT")
+  export CALLAUDIT_TIMINGS=1
   measure "timeline" "diagnose --format json ($tl_failures)" "$(stat -c %s "$tl_db")" "" "" -- \
     "${limit[@]}" "$CALLAUDIT" diagnose --db "$work" --format json
+  unset CALLAUDIT_TIMINGS
+  # the phases: load, rules (correlate + R1-R6), evidence, cited lines, save, then the JSON
+  sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
+  cp "$scratch/stderr.txt" "$BENCH_DIR/phases-$stamp-timeline.txt"
   pre=""
   rm -f "$work"
 fi
@@ -242,6 +256,10 @@ for r in rows:
 print()
 for size in dict.fromkeys(r["size"] for r in rows if r["size"] != "timeline"):
     a, i, d = by.get((size, "callaudit analyze")), by.get((size, "lnav index (count)")), by.get((size, "lnav last-status SQL"))
+    a1 = by.get((size, "callaudit analyze --threads 1"))
+    if a1:
+        print("%s: analyze --threads 1: %.1f MB/s wall, %.1f MB/s per CPU second (target >= 130 one thread)"
+              % (size, f(a1["bytes"]) / 1e6 / f(a1["wall_s"]), f(a1["bytes"]) / 1e6 / (f(a1["user_s"]) + f(a1["sys_s"]))))
     q = by.get((size, "callaudit query last-status"))
     if a:
         mbs = f(a["bytes"]) / 1e6 / f(a["wall_s"])
