@@ -1,4 +1,5 @@
-// Rendering a diagnosis: JSON (the stable contract, docs/diagnosis-json.md), CSV and text.
+// Rendering a diagnosis: JSON (the stable contract, docs/diagnosis-json.md), CSV, text and the
+// case report (Markdown, HTML, JSON).
 #pragma once
 #include <iosfwd>
 #include <string>
@@ -38,11 +39,61 @@ std::string show_time(TimeUs t, const TextStyle& style);
 
 namespace callaudit {
 
+// ---- each agent's state around its failures: the swimlanes of the HTML report
+
+// One interval of an agent's state: [from, to).
+struct StateBand {
+  TimeUs from = 0, to = 0;
+  std::string state;  // ready | busy | not_ready; "none" for a change stored without a state; "" when no change is seen
+  std::string vendor_state, initiator;
+  std::int64_t event_id = 0;  // the state change that began it; 0 when none is seen
+};
+
+// A stretch of time around one failure or a cluster of failures of one agent.
+struct StateWindow {
+  TimeUs from = 0, to = 0;
+  std::vector<StateBand> bands;  // in time order, covering [from, to] without a gap
+  std::vector<size_t> failures;  // indexes into Diagnosis::failures, in time order
+  std::int64_t refusals = 0;     // failures whose verdict is not benign
+  bool cut = false;  // it held more state changes than max_changes: it ends at the first one left out
+};
+
+struct StateLane {
+  std::string agent;
+  std::int64_t failures = 0, refusals = 0;
+  std::int64_t windows_total = 0;   // windows around all of this agent's failures
+  std::vector<StateWindow> windows;  // the ones drawn, in time order
+};
+
+struct StateBandLimits {
+  size_t max_agents = 20;            // lanes for the agents with the most refusals
+  size_t max_windows_per_agent = 3;  // and each agent's windows with the most refusals
+  TimeUs margin = 120 * kUsPerSecond;  // before a window's first failure and after its last
+  TimeUs max_span = 30 * 60 * kUsPerSecond;
+  size_t max_failures_per_window = 50;
+  size_t max_changes_per_window = 400;
+};
+
+struct StateBands {
+  StateBandLimits limits;
+  std::vector<StateLane> lanes;         // by refusals, most first
+  std::int64_t agents_total = 0;        // agents with at least one failure
+  std::int64_t windows_total = 0, windows_drawn = 0;
+  std::int64_t failures_total = 0, failures_drawn = 0;
+  std::int64_t cut_windows = 0;
+  std::int64_t other_states = 0;        // drawn changes whose state is not ready, busy or not_ready ("none")
+};
+
+// Reads, for the agents and windows the limits keep, the state changes in each window and the
+// one in force when it begins (index events_agent_at); nothing else of the timeline.
+Result<StateBands> load_state_bands(Store& store, const Diagnosis& d, const StateBandLimits& limits = {});
+
 struct ReportOptions {
   std::string format = "md";  // md | html | json
   std::string case_id;
   bool redact = false;
   const ZoneConverter* zone = nullptr;
+  const StateBands* bands = nullptr;  // html: the swimlanes (nullptr: not loaded, and the report says so)
 };
 
 // Masks phone numbers and the given names consistently (same input, same mask).

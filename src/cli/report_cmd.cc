@@ -45,15 +45,23 @@ int write_case_report(Env& env, const std::string& db, const std::string& patter
     return static_cast<int>(Exit::input_error);
   }
   Redactor redact(opts.redact, opts.redact ? names_to_redact(**store) : std::vector<std::string>{});
+  // the HTML's swimlanes: each agent's state changes around its failures
+  auto bands = opts.format == "html" ? load_state_bands(**store, *d) : Result<StateBands>(StateBands{});
+  if (!bands.ok()) {
+    error_line(env, bands.error());
+    return static_cast<int>(Exit::input_error);
+  }
+  ReportOptions with_bands = opts;
+  if (opts.format == "html") with_bands.bands = &*bands;
   if (output.empty() || output == "-") {
-    write_report(env.out, *d, *cov, opts, redact);
+    write_report(env.out, *d, *cov, with_bands, redact);
   } else {
     std::ofstream f(output, std::ios::binary);
     if (!f) {
       error_line(env, "cannot write " + output);
       return static_cast<int>(Exit::input_error);
     }
-    write_report(f, *d, *cov, opts, redact);
+    write_report(f, *d, *cov, with_bands, redact);
     f.close();
     if (!f) {
       error_line(env, "cannot write " + output);

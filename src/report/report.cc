@@ -10,6 +10,7 @@
 #include <ostream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "callaudit/report.h"
 
@@ -400,6 +401,146 @@ Summary summarize(const Diagnosis& d) {
 
 std::string pct(double r) { return fmt::format("{:.0f}%", r * 100); }
 
+// ---- refusal rates by day and hour (UTC), from the figures of the diagnosis
+
+constexpr size_t kMaxRateDays = 7, kMaxRateHours = 48, kAgentsPerHour = 3;
+
+struct Count {
+  std::int64_t refusals = 0, offers = 0;
+};
+
+struct Rates {
+  std::vector<std::string> days;   // shown, in order ("2026-03-14")
+  size_t days_total = 0;           // days with offers
+  std::vector<std::string> hours;  // shown, in order ("2026-03-14T09"), each with offers
+  size_t hours_total = 0;          // hours with offers
+  std::map<std::string, Count> team_day, team_hour;
+  std::vector<std::map<std::string, Count>> agent_day;  // per d.agents entry
+};
+
+std::int64_t count_in(const std::map<std::string, std::int64_t>& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? 0 : it->second;
+}
+
+// The `n` keys with the most refusals (then offers, then the earliest), back in time order.
+std::vector<std::string> busiest(const std::map<std::string, Count>& m, size_t n) {
+  std::vector<std::string> keys;
+  for (const auto& [k, c] : m)
+    if (c.offers > 0 || c.refusals > 0) keys.push_back(k);
+  if (keys.size() > n) {
+    std::stable_sort(keys.begin(), keys.end(), [&](const std::string& a, const std::string& b) {
+      const Count &ca = m.at(a), &cb = m.at(b);
+      return ca.refusals != cb.refusals ? ca.refusals > cb.refusals : ca.offers > cb.offers;
+    });
+    keys.resize(n);
+    std::sort(keys.begin(), keys.end());
+  }
+  return keys;
+}
+
+Rates rates_of(const Diagnosis& d) {
+  Rates r;
+  for (const auto& [h, n] : d.offers_by_hour) {
+    r.team_hour[h].offers += n;
+    r.team_day[h.substr(0, 10)].offers += n;
+  }
+  for (const auto& [h, n] : d.refusals_by_hour) {
+    r.team_hour[h].refusals += n;
+    r.team_day[h.substr(0, 10)].refusals += n;
+  }
+  for (const auto& a : d.agents) {
+    auto& m = r.agent_day.emplace_back();
+    for (const auto& [h, n] : a.offers_by_hour) m[h.substr(0, 10)].offers += n;
+    for (const auto& [h, n] : a.refusals_by_hour) m[h.substr(0, 10)].refusals += n;
+  }
+  r.days = busiest(r.team_day, kMaxRateDays);
+  r.hours = busiest(r.team_hour, kMaxRateHours);
+  r.days_total = static_cast<size_t>(std::count_if(r.team_day.begin(), r.team_day.end(), [](const auto& kv) {
+    return kv.second.offers > 0 || kv.second.refusals > 0;
+  }));
+  r.hours_total = static_cast<size_t>(std::count_if(r.team_hour.begin(), r.team_hour.end(), [](const auto& kv) {
+    return kv.second.offers > 0 || kv.second.refusals > 0;
+  }));
+  return r;
+}
+
+double ratio(const Count& c) { return c.offers ? static_cast<double>(c.refusals) / static_cast<double>(c.offers) : 0; }
+
+// "25% (1/4)"; "–" when there was no offer.
+std::string rate_cell(const Count& c) {
+  if (c.offers == 0 && c.refusals == 0) return "–";
+  return fmt::format("{} ({}/{})", pct(ratio(c)), c.refusals, c.offers);
+}
+
+Count count_of(const std::map<std::string, Count>& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? Count{} : it->second;
+}
+
+// "2026-03-14T09" -> "2026-03-14 09:00"
+std::string hour_label(const std::string& h) { return h.size() >= 13 ? h.substr(0, 10) + " " + h.substr(11, 2) + ":00" : h; }
+
+// The agents with refusals in hour `h`, most first: (agent, refusals, offers); at most
+// kAgentsPerHour, and how many more there were.
+std::pair<std::vector<std::tuple<std::string, std::int64_t, std::int64_t>>, size_t> agents_in_hour(
+    const Diagnosis& d, const std::string& h) {
+  std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> v;
+  for (const auto& a : d.agents) {
+    std::int64_t n = count_in(a.refusals_by_hour, h);
+    if (n > 0) v.emplace_back(a.agent, n, count_in(a.offers_by_hour, h));
+  }
+  std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return std::get<1>(a) > std::get<1>(b); });
+  size_t more = v.size() > kAgentsPerHour ? v.size() - kAgentsPerHour : 0;
+  if (more) v.resize(kAgentsPerHour);
+  return {v, more};
+}
+
+// What was left out of the rate tables, as a sentence (empty when nothing was).
+std::string rates_left_out(const Rates& r) {
+  std::string s;
+  if (r.days.size() < r.days_total)
+    s += fmt::format(" Days: {} of {} shown, those with the most refusals.", r.days.size(), r.days_total);
+  if (r.hours.size() < r.hours_total)
+    s += fmt::format(" Hours: {} of {} with offers shown, those with the most refusals.", r.hours.size(),
+                     r.hours_total);
+  if (!s.empty()) s += " Every hour is in the JSON report (offers_by_hour, refusals_by_hour).";
+  return s;
+}
+
+void write_rates_md(std::ostream& out, const Diagnosis& d) {
+  const Rates r = rates_of(d);
+  out << "\n## Refusal rates\n\n";
+  if (r.days_total == 0) {
+    out << "No offers, so no rates.\n";
+    return;
+  }
+  out << "Refusals (failures not benign) out of offers, per day and hour in UTC." << rates_left_out(r) << "\n\n";
+  out << "| day (UTC) |";
+  for (const auto& day : r.days) out << " " << day << " |";
+  out << "\n|---|";
+  for (size_t i = 0; i < r.days.size(); ++i) out << "---:|";
+  out << "\n| **team** |";
+  for (const auto& day : r.days) out << " " << rate_cell(count_of(r.team_day, day)) << " |";
+  out << "\n";
+  for (size_t k = 0; k < d.agents.size(); ++k) {
+    out << "| " << md_text(d.agents[k].agent) << " |";
+    for (const auto& day : r.days) out << " " << rate_cell(count_of(r.agent_day[k], day)) << " |";
+    out << "\n";
+  }
+  out << "\n| hour (UTC) | offers | refusals | rate | agents with the most refusals |\n|---|---:|---:|---:|---|\n";
+  for (const auto& h : r.hours) {
+    const Count c = count_of(r.team_hour, h);
+    auto [top, more] = agents_in_hour(d, h);
+    std::string who;
+    for (const auto& [agent, n, offers] : top)
+      who += fmt::format("{}{} {}/{}", who.empty() ? "" : ", ", md_text(agent), n, offers);
+    if (more) who += fmt::format(", +{} more", more);
+    if (who.empty()) who = "–";
+    out << fmt::format("| {} | {} | {} | {} | {} |\n", hour_label(h), c.offers, c.refusals, pct(ratio(c)), who);
+  }
+}
+
 void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& cov, const ReportOptions& o,
               const Redactor& R) {
   TextStyle st{false, o.zone};
@@ -431,6 +572,7 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
                        bv("benign"), bv("unknown"), pct(rate),
                        rate > s.team_rate * 1.5 && a.refusals >= 2 ? "**above**" : "");
   }
+  write_rates_md(out, d);
   out << "\n## Failures\n\n";
   for (const auto& f : d.failures) {
     out << fmt::format("### #{} — agent {} — {} — **{}** ({}, {})\n\n", f.id, md_text(f.agent), show_time(f.at, st),
@@ -460,6 +602,227 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
 const char* verdict_color(const std::string& v) {
   return v == "agent" ? "#d98c00" : v == "system" ? "#c62828" : v == "configuration" ? "#6a1b9a"
                                     : v == "benign" ? "#2e7d32" : "#607d8b";
+}
+
+// ---- the swimlanes: each agent's state bands around its failures
+
+const char* state_color(const std::string& s) {
+  return s == "ready" ? "#a5d6a7" : s == "busy" ? "#90caf9" : s == "not_ready" ? "#ffcc80" : s.empty() ? "#ffffff"
+                                                                                                     : "#bdbdbd";
+}
+const char* state_class(const std::string& s) {
+  return s == "ready" ? "ready" : s == "busy" ? "busy" : s == "not_ready" ? "not-ready" : s.empty() ? "unseen" : "other";
+}
+const char* state_label(const std::string& s) {
+  return s == "ready" ? "ready" : s == "busy" ? "busy" : s == "not_ready" ? "not ready" : s.empty() ? "no state seen"
+                                                                                                    : "other state";
+}
+
+std::string minutes(TimeUs t) {
+  const TimeUs m = t / (60 * kUsPerSecond);
+  return m * 60 * kUsPerSecond == t ? fmt::format("{} min", m) : fmt::format("{} s", t / kUsPerSecond);
+}
+
+void write_swimlanes_html(std::ostream& out, const Diagnosis& d, const StateBands* b, const TextStyle& st,
+                          const Redactor& R) {
+  out << "<h2 id=\"states\">Agent states around failures</h2>\n";
+  if (d.failures.empty()) {
+    out << "<p>No failures, so no lanes.</p>\n";
+    return;
+  }
+  if (!b) {
+    out << "<p>The agents' state changes were not loaded for this report.</p>\n";
+    return;
+  }
+  const auto& L = b->limits;
+  // what is drawn and what is left out, in words
+  std::string said;
+  auto plural = [](std::int64_t n, const char* one, const char* many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+  };
+  if (static_cast<std::int64_t>(b->lanes.size()) == b->agents_total && b->windows_drawn == b->windows_total &&
+      b->failures_drawn == b->failures_total) {
+    said = fmt::format("Every agent with failures has a lane: {}, {}, {}.", plural(b->agents_total, "agent", "agents"),
+                       plural(b->windows_total, "window", "windows"), plural(b->failures_total, "failure", "failures"));
+  } else {
+    if (static_cast<std::int64_t>(b->lanes.size()) < b->agents_total)
+      said += fmt::format("Lanes for {} of {} agents with failures (those with the most refusals)", b->lanes.size(),
+                          b->agents_total);
+    else
+      said += fmt::format("Lanes for all {}", plural(b->agents_total, "agent with failures", "agents with failures"));
+    if (b->windows_drawn < b->windows_total)
+      said += fmt::format("; {} of {} windows (at most {} per agent, those with the most refusals)", b->windows_drawn,
+                          b->windows_total, L.max_windows_per_agent);
+    else
+      said += fmt::format("; all {}", plural(b->windows_total, "window", "windows"));
+    said += fmt::format(", holding {} of {} failures.", b->failures_drawn, b->failures_total);
+  }
+  said += fmt::format(
+      " A window runs from {} before a failure to {} after it; failures closer together share one, up to {} and {} "
+      "failures.",
+      minutes(L.margin), minutes(L.margin), minutes(L.max_span), L.max_failures_per_window);
+  if (b->cut_windows)
+    said += fmt::format(" {} window{} held more than {} state changes and {} cut at the first one left out.",
+                        b->cut_windows, b->cut_windows == 1 ? "" : "s", L.max_changes_per_window,
+                        b->cut_windows == 1 ? "is" : "are");
+  if (b->other_states)
+    said += fmt::format(" {} state change{} stored without a ready, busy or not ready state {} drawn grey.",
+                        b->other_states, b->other_states == 1 ? "" : "s", b->other_states == 1 ? "is" : "are");
+  out << "<p class=\"lanes-note\">" << html(said) << "</p>\n";
+
+  // legend
+  out << "<svg class=\"legend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"24\" viewBox=\"0 0 1000 "
+         "24\" role=\"img\" aria-label=\"legend of the state lanes\">\n";
+  double lx = 6;
+  for (const char* state : {"ready", "busy", "not_ready", "", "other"}) {
+    const std::string st_name = state;
+    out << fmt::format("<rect x=\"{:.0f}\" y=\"6\" width=\"22\" height=\"12\" fill=\"{}\" stroke=\"#999\"/><text "
+                       "x=\"{:.0f}\" y=\"16\" font-size=\"11\">{}</text>\n",
+                       lx, state_color(st_name), lx + 27, state_label(st_name));
+    lx += 34 + 6.2 * static_cast<double>(std::string(state_label(st_name)).size());
+  }
+  lx += 14;
+  for (const char* v : {"agent", "system", "configuration", "benign", "unknown"}) {
+    out << fmt::format("<circle cx=\"{:.0f}\" cy=\"12\" r=\"5\" fill=\"{}\" stroke=\"#fff\" stroke-width=\"1.5\"/>"
+                       "<text x=\"{:.0f}\" y=\"16\" font-size=\"11\">{}</text>\n",
+                       lx + 5, verdict_color(v), lx + 14, v);
+    lx += 24 + 6.2 * static_cast<double>(std::string(v).size());
+  }
+  out << "</svg>\n";
+
+  // one row per window, grouped by agent
+  size_t rows = 0;
+  for (const auto& lane : b->lanes) rows += std::max<size_t>(1, lane.windows.size());
+  const int W = 1000, left = 170, right = 10, row_h = 42;
+  const int H = 8 + row_h * static_cast<int>(rows);
+  out << fmt::format("<svg class=\"tl lanes\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+                     "viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"agent states around failures\">\n",
+                     W, H, W, H);
+  int y = 4;
+  for (size_t k = 0; k < b->lanes.size(); ++k) {
+    const auto& lane = b->lanes[k];
+    if (k > 0) out << fmt::format("<line x1=\"0\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#ccc\"/>\n", W, y - 2, y - 2);
+    out << fmt::format("<g class=\"lane\"><text x=\"4\" y=\"{}\" font-size=\"12\" font-weight=\"600\"><title>agent {}"
+                       "</title>{}</text><text x=\"4\" y=\"{}\" font-size=\"10\" fill=\"#555\">{} refusal{}, {} "
+                       "failure{}</text><text x=\"4\" y=\"{}\" font-size=\"10\" fill=\"#555\">{} of {} window{}"
+                       "</text>\n",
+                       y + 13, html(lane.agent), html(clip(lane.agent.empty() ? "(no agent)" : lane.agent, 24)), y + 25,
+                       lane.refusals, lane.refusals == 1 ? "" : "s", lane.failures, lane.failures == 1 ? "" : "s",
+                       y + 36, lane.windows.size(), lane.windows_total, lane.windows_total == 1 ? "" : "s");
+    for (const auto& w : lane.windows) {
+      const TimeUs span = std::max<TimeUs>(1, w.to - w.from);
+      auto x = [&](TimeUs t) {
+        return left + static_cast<double>(std::clamp(t, w.from, w.to) - w.from) / static_cast<double>(span) *
+                          (W - left - right);
+      };
+      for (const auto& band : w.bands) {
+        const double x0 = x(band.from), x1 = x(band.to);
+        std::string what = state_label(band.state);
+        if (band.event_id != 0) {
+          what += " (" + (band.vendor_state.empty() ? std::string("-") : R(band.vendor_state));
+          if (!band.initiator.empty()) what += ", by " + band.initiator;
+          what += ")";
+          if (band.state != "ready" && band.state != "busy" && band.state != "not_ready")
+            what += ": " + (band.state.empty() ? std::string("no state") : band.state);
+        }
+        out << fmt::format("<rect class=\"sb sb-{}\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"16\" fill=\"{}\" "
+                           "stroke=\"#999\" stroke-width=\"0.5\"><title>{}, {} to {}</title></rect>\n",
+                           state_class(band.state), x0, y + 4, std::max(1.0, x1 - x0), state_color(band.state),
+                           html(what), html(show_time(band.from, st)), html(show_time(band.to, st)));
+      }
+      for (size_t i : w.failures) {
+        const auto& f = d.failures[i];
+        out << fmt::format("<circle class=\"fm\" cx=\"{:.1f}\" cy=\"{}\" r=\"5\" fill=\"{}\" stroke=\"#fff\" "
+                           "stroke-width=\"1.5\"><title>#{} {} {} — {}</title></circle>\n",
+                           x(f.at), y + 12, verdict_color(f.verdict), f.id, html(show_time(f.at, st)), html(f.kind),
+                           html(f.verdict));
+      }
+      out << fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#444\">{}</text><text x=\"{}\" y=\"{}\" "
+                         "font-size=\"10\" fill=\"#444\" text-anchor=\"end\">{}{}</text>\n",
+                         left, y + 32, html(show_time(w.from, st)), W - right, y + 32,
+                         w.cut ? "cut here: too many state changes — " : "", html(show_time(w.to, st)));
+      y += row_h;
+    }
+    if (lane.windows.empty()) y += row_h;
+    out << "</g>\n";
+  }
+  out << "</svg>\n";
+}
+
+// ---- refusal rates in HTML: a chart of the team's hours, then the tables of the Markdown
+
+void write_rates_html(std::ostream& out, const Diagnosis& d, double team_rate) {
+  const Rates r = rates_of(d);
+  out << "<h2 id=\"rates\">Refusal rates</h2>\n";
+  if (r.days_total == 0) {
+    out << "<p>No offers, so no rates.</p>\n";
+    return;
+  }
+  out << "<p>Refusals (failures not benign) out of offers, per day and hour in UTC." << html(rates_left_out(r))
+      << "</p>\n";
+  // the team per hour: one bar per hour with offers, the team's rate as a line
+  const int W = 1000, left = 44, right = 10, top = 10, plot = 110, H = top + plot + 34;
+  const size_t n = r.hours.size();
+  const double slot = static_cast<double>(W - left - right) / static_cast<double>(std::max<size_t>(n, 1));
+  const double bw = std::min(36.0, slot * 0.8);
+  out << fmt::format("<svg class=\"tl rates\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+                     "viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"the team's refusal rate per hour\">\n",
+                     W, H, W, H);
+  for (int p : {0, 50, 100}) {
+    const int yy = top + plot - plot * p / 100;
+    out << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#e0e0e0\"/><text x=\"{}\" y=\"{}\" "
+                       "font-size=\"10\" text-anchor=\"end\">{}%</text>\n",
+                       left, W - right, yy, yy, left - 4, yy + 3, p);
+  }
+  std::string last_day;
+  for (size_t i = 0; i < n; ++i) {
+    const Count c = count_of(r.team_hour, r.hours[i]);
+    const double h = ratio(c) * plot;
+    const double x = left + slot * static_cast<double>(i) + (slot - bw) / 2;
+    out << fmt::format("<rect class=\"hb\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#90a4ae\">"
+                       "<title>{} UTC: {} of {} offers refused ({})</title></rect>\n",
+                       x, top + plot - h, bw, std::max(h, 0.5), hour_label(r.hours[i]), c.refusals, c.offers,
+                       pct(ratio(c)));
+    if (slot >= 16)
+      out << fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"9\" text-anchor=\"middle\">{}</text>\n",
+                         x + bw / 2, top + plot + 12, r.hours[i].substr(11, 2));
+    const std::string day = r.hours[i].substr(0, 10);
+    if (day != last_day) {
+      out << fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\">{}</text>\n", x, top + plot + 26, day);
+      last_day = day;
+    }
+  }
+  const int ty = top + plot - static_cast<int>(team_rate * plot);
+  out << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"#c62828\"><title>the team's rate, {}"
+                     "</title></line>\n</svg>\n<p class=\"muted\">Bars: the team's refusal rate in each hour with "
+                     "offers; the red line: its rate over the whole case.</p>\n",
+                     left, W - right, ty, ty, pct(team_rate));
+
+  out << "<table class=\"rates\"><tr><th>day (UTC)</th>";
+  for (const auto& day : r.days) out << "<th>" << html(day) << "</th>";
+  out << "</tr>\n<tr><th>team</th>";
+  for (const auto& day : r.days) out << "<td class=\"n\">" << rate_cell(count_of(r.team_day, day)) << "</td>";
+  out << "</tr>\n";
+  for (size_t k = 0; k < d.agents.size(); ++k) {
+    out << "<tr><td>" << html(d.agents[k].agent) << "</td>";
+    for (const auto& day : r.days) out << "<td class=\"n\">" << rate_cell(count_of(r.agent_day[k], day)) << "</td>";
+    out << "</tr>\n";
+  }
+  out << "</table>\n<table class=\"rates\"><tr><th>hour (UTC)</th><th>offers</th><th>refusals</th><th>rate</th>"
+         "<th>agents with the most refusals</th></tr>\n";
+  for (const auto& h : r.hours) {
+    const Count c = count_of(r.team_hour, h);
+    auto [top_agents, more] = agents_in_hour(d, h);
+    std::string who;
+    for (const auto& [agent, k, offers] : top_agents)
+      who += fmt::format("{}{} {}/{}", who.empty() ? "" : ", ", html(agent), k, offers);
+    if (more) who += fmt::format(", +{} more", more);
+    if (who.empty()) who = "–";
+    out << fmt::format("<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}"
+                       "</td></tr>\n",
+                       hour_label(h), c.offers, c.refusals, pct(ratio(c)), who);
+  }
+  out << "</table>\n";
 }
 
 void write_html(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& cov, const ReportOptions& o,
@@ -538,6 +901,8 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
     out << "</svg>\n";
   }
 
+  write_swimlanes_html(out, d, o.bands, st, R);
+
   out << "<h2 id=\"incidents\">Incidents</h2>\n";
   if (d.incidents.empty()) out << "<p>None: no burst of failures across several agents.</p>\n";
   for (const auto& i : d.incidents)
@@ -567,6 +932,7 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
                        bv("configuration"), bv("benign"), bv("unknown"), bar, team, team, pct(rate));
   }
   out << "</table>\n<p class=\"muted\">The red line marks the team's refusal rate.</p>\n";
+  write_rates_html(out, d, s.team_rate);
 
   out << "<h2 id=\"failures\">Failures</h2>\n";
   for (const auto& f : d.failures) {

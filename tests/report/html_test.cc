@@ -1,8 +1,10 @@
 // The HTML case report: one self-contained file (inline CSS and SVG, no script, no external
 // fetch, a restrictive Content-Security-Policy) in which every value from the inputs is
 // escaped. Three layers:
-//   - structure, read as text: the CSP, no script, no URL but the SVG namespace, the sections,
-//     inline SVG, and every tag and attribute from a short allow-list;
+//   - structure, read as text: the CSP, no script, no URL but the SVG namespace, the sections
+//     in order (the agents' state lanes and the refusal rates among them), inline SVG, and
+//     every tag and attribute from a short allow-list; the state lanes of three scenarios
+//     counted band by band from their inputs;
 //   - an injection corpus (fixtures/bad/html-injection/): markup in agent names, ids, reasons,
 //     interaction ids, raw lines and the case id comes out as text in the HTML and Markdown;
 //   - headless Chromium (/usr/bin/chromium, installed by scripts/setup.sh --browser): the page
@@ -128,6 +130,10 @@ const std::set<std::string> kAllowedAttrs = {
     "cx",   "cy",      "r",          "fill",   "stroke", "opacity", "font-size", "text-anchor", "stroke-width",
     "rx",   "viewbox", "preserveaspectratio", "colspan", "title", "font-weight", "dominant-baseline"};
 
+// The sections of every HTML report, by id, in the order they come.
+const std::vector<const char*> kSections = {"summary", "timeline", "states", "incidents", "agents",
+                                            "rates",   "failures", "coverage"};
+
 // Structure every HTML report must have. `name` labels the messages.
 void check_html_structure(const std::string& name, const std::string& html, bool has_failures) {
   // the CSP, in a meta element of the head
@@ -151,9 +157,15 @@ void check_html_structure(const std::string& name, const std::string& html, bool
   }
 
   // sections
-  for (const char* id : {"summary", "timeline", "incidents", "agents", "failures", "coverage"}) {
+  for (const char* id : kSections) {
     const std::string attr = std::string("id=\"") + id + "\"";
     CHECK_MESSAGE(count(html, attr) == 1, name << ": section " << attr << " appears " << count(html, attr) << " times");
+  }
+  size_t last = 0;
+  for (const char* id : kSections) {
+    const size_t p = html.find(std::string("id=\"") + id + "\"");
+    CHECK_MESSAGE((p != std::string::npos && p >= last), name << ": section " << id << " out of order");
+    if (p != std::string::npos) last = p;
   }
   if (has_failures) CHECK_MESSAGE(count(html, "<svg") >= 2, name << ": no inline SVG pictures");
 
@@ -246,6 +258,14 @@ std::uint32_t be32(const std::string& s, size_t at) {
 
 bool have_chromium() { return fs::exists(kChromium); }
 
+// The part of `html` from the heading with this id to the next heading.
+std::string section_of(const std::string& html, const std::string& id) {
+  const size_t from = html.find("<h2 id=\"" + id + "\">");
+  if (from == std::string::npos) return "";
+  const size_t to = html.find("<h2 ", from + 4);
+  return html.substr(from, to == std::string::npos ? std::string::npos : to - from);
+}
+
 const char* const kNoChromium =
     "headless Chromium is needed at /usr/bin/chromium for this test: run scripts/setup.sh --browser (it installs "
     "the Debian package chromium; scripts/test.sh does this in CI)";
@@ -256,7 +276,7 @@ void render_and_check(const std::string& name, const fs::path& page, const fs::p
   Browser dom = chromium(page, "--dump-dom", work / "dom");
   REQUIRE_MESSAGE(dom.code == 0, name << ": chromium --dump-dom exited " << dom.code << "\n" << dom.err);
   CHECK_MESSAGE(dom.out.find("<html") != std::string::npos, name << ": no DOM dumped");
-  for (const char* id : {"summary", "timeline", "incidents", "agents", "failures", "coverage"})
+  for (const char* id : kSections)
     CHECK_MESSAGE(dom.out.find(std::string("id=\"") + id + "\"") != std::string::npos,
                   name << ": section " << id << " missing from the rendered DOM");
   CHECK_MESSAGE(lower(dom.out).find("<script") == std::string::npos, name << ": a script element in the DOM");
@@ -353,6 +373,15 @@ TEST_CASE("report html: the injection corpus comes out as text, in HTML and Mark
   // the payloads reached every part of the report: failures of four agents, coverage samples
   CHECK_MESSAGE(count(html.out, "&lt;script&gt;alert(1)&lt;/script&gt;") >= 5, "the <script> payload is missing places");
   CHECK_MESSAGE(html.out.find("Unmatched in ") != std::string::npos, "no unmatched samples: the corpus lost a row");
+  // the state lanes and the rates name agents by their ids, escaped; the 6 failures are markers
+  const std::string lanes = section_of(html.out, "states");
+  CHECK(lanes.find("<title>agent &lt;svg onload=alert(1)&gt;</title>") != std::string::npos);
+  CHECK(lanes.find("<title>agent 1046&#39; onmouseover=&#39;x</title>") != std::string::npos);
+  CHECK(count(lanes, "class=\"fm\"") == 6);
+  CHECK(count(lanes, "<g class=\"lane\">") == 6);
+  const std::string rates = section_of(html.out, "rates");
+  CHECK(rates.find("<tr><td>&lt;svg onload=alert(1)&gt;</td>") != std::string::npos);
+  CHECK(rates.find("<tr><td>1046&#39; onmouseover=&#39;x</td>") != std::string::npos);
 
   auto md = report(db, "md", {"--case", kCaseId});
   REQUIRE_MESSAGE(md.code == 0, md.err);
@@ -366,6 +395,49 @@ TEST_CASE("report html: the injection corpus comes out as text, in HTML and Mark
   CHECK(md.out.find("\\</style\\>\\<style\\>") != std::string::npos);
   CHECK(md.out.find("# callaudit report — case \\<script\\>alert('case')\\</script\\>\n") != std::string::npos);
   check_markdown_shape("html-injection md", md.out);
+}
+
+TEST_CASE("report html: the state lanes of three scenarios, counted from their inputs") {
+  struct Case {
+    const char* scenario;
+    size_t lanes, ready, not_ready, busy, unseen, markers;
+  };
+  const Case cases[] = {
+      // 1044 refused at 09:30:13; its window (09:28:13 to 09:32:13) begins Available (ready since
+      // 08:59:16) and holds "Available -> Busy" (Busy is not ready in Netcall) at 09:30:10; 1045
+      // has no failure, so no lane
+      {"r2-netcall-agent-went-busy-before-offer", 1, 1, 1, 0, 0, 1},
+      // 1045 did not answer at 12:06 (ringing from 12:06:10); AwayBreak (not ready) since 12:00
+      // holds for the whole window; its Ready at 12:15:00 is after the window
+      {"r3-offered-while-on-break", 1, 0, 1, 0, 0, 1},
+      // a CDR only: four agents with one failure each and no state change at all
+      {"r5-network-incident-many-agents", 4, 0, 0, 0, 4, 4},
+  };
+  for (const auto& c : cases) {
+    const fs::path dir = testutil::source_dir() / "fixtures" / "scenarios" / c.scenario;
+    testutil::TempDir tmp;
+    const std::string db = (tmp / "case.db").string();
+    REQUIRE_MESSAGE(ingest_scenario(dir, db).code == 0, c.scenario);
+    auto r = report(db, "html");
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    const std::string lanes = section_of(r.out, "states");
+    REQUIRE_MESSAGE(!lanes.empty(), c.scenario << ": no states section");
+    CHECK_MESSAGE(count(lanes, "<g class=\"lane\">") == c.lanes, c.scenario);
+    CHECK_MESSAGE(count(lanes, "class=\"sb sb-ready\"") == c.ready, c.scenario);
+    CHECK_MESSAGE(count(lanes, "class=\"sb sb-not-ready\"") == c.not_ready, c.scenario);
+    CHECK_MESSAGE(count(lanes, "class=\"sb sb-busy\"") == c.busy, c.scenario);
+    CHECK_MESSAGE(count(lanes, "class=\"sb sb-unseen\"") == c.unseen, c.scenario);
+    CHECK_MESSAGE(count(lanes, "class=\"sb ") == c.ready + c.not_ready + c.busy + c.unseen, c.scenario);
+    CHECK_MESSAGE(count(lanes, "class=\"fm\"") == c.markers, c.scenario);
+    const std::string said = "Every agent with failures has a lane: " + std::to_string(c.lanes) +
+                             (c.lanes == 1 ? " agent, " : " agents, ") + std::to_string(c.markers) +
+                             (c.markers == 1 ? " window, " : " windows, ") + std::to_string(c.markers) +
+                             (c.markers == 1 ? " failure." : " failures.");
+    CHECK_MESSAGE(lanes.find(said) != std::string::npos, c.scenario << ": " << lanes.substr(0, 400));
+    // the legend names every state and verdict
+    for (const char* word : {">ready<", ">busy<", ">not ready<", ">no state seen<", ">agent<", ">system<"})
+      CHECK_MESSAGE(lanes.find(word) != std::string::npos, c.scenario << ": legend without " << word);
+  }
 }
 
 TEST_CASE("report html: headless Chromium renders a scenario report and the injection report cleanly") {

@@ -191,8 +191,8 @@ inline std::string unclosed_code_span(const std::string& line) {
 inline void check_markdown_shape(const std::string& name, const std::string& md) {
   // the sections, in order
   size_t at = 0;
-  for (const char* section : {"\n## Summary\n", "\n## Incidents\n", "\n## Agents\n", "\n## Failures\n",
-                              "\n## Coverage\n"}) {
+  for (const char* section : {"\n## Summary\n", "\n## Incidents\n", "\n## Agents\n", "\n## Refusal rates\n",
+                              "\n## Failures\n", "\n## Coverage\n"}) {
     size_t p = md.find(section, at);
     CHECK_MESSAGE(p != std::string::npos, name << ": no section " << section << " after offset " << at);
     if (p != std::string::npos) at = p;
