@@ -2,8 +2,13 @@
 // Covered by tests/report/diagnosis_out_test.cc and the golden scenarios.
 #include <fmt/format.h>
 
+#include <charconv>
+#include <concepts>
+#include <cstring>
+#include <iterator>
 #include <map>
 #include <ostream>
+#include <string_view>
 
 #include "callaudit/json.h"
 #include "callaudit/report.h"
@@ -62,6 +67,141 @@ double rate(std::int64_t refusals, std::int64_t offers) {
   return offers ? static_cast<double>(refusals) / static_cast<double>(offers) : 0.0;
 }
 
+// ---- times without a std::string each: the text of format_utc / format_local, on the stack
+
+constexpr char kDigits2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+inline char* two(char* p, unsigned v) {
+  std::memcpy(p, kDigits2 + 2 * v, 2);
+  return p + 2;
+}
+
+// "2026-03-14T09:12:33.123456Z" as format_utc (sep 'T', zulu) or format_local's civil part
+// (sep ' ', no zone) would write it; the fraction only when not zero. Returns the length, or 0
+// for a year outside 0..9999, whose text the callers take from timeutil itself.
+size_t civil_to(char* buf, TimeUs t, char sep, bool zulu) {
+  constexpr TimeUs kLimit = 400'000'000'000LL * kUsPerSecond;  // ~12,700 years either side of 1970
+  if (t < -kLimit || t > kLimit) return 0;
+  TimeUs secs = t >= 0 ? t / kUsPerSecond : -((-t + kUsPerSecond - 1) / kUsPerSecond);
+  TimeUs us = t - secs * kUsPerSecond;
+  TimeUs days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  TimeUs sod = secs - days * 86400;
+  // days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian)
+  TimeUs z = days + 719468;
+  TimeUs era = (z >= 0 ? z : z - 146096) / 146097;
+  TimeUs doe = z - era * 146097;
+  TimeUs yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  TimeUs doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  TimeUs mp = (5 * doy + 2) / 153;
+  TimeUs day = doy - (153 * mp + 2) / 5 + 1;
+  TimeUs month = mp < 10 ? mp + 3 : mp - 9;
+  TimeUs year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999) return 0;
+  char* p = buf;
+  p = two(p, static_cast<unsigned>(year / 100));
+  p = two(p, static_cast<unsigned>(year % 100));
+  *p++ = '-';
+  p = two(p, static_cast<unsigned>(month));
+  *p++ = '-';
+  p = two(p, static_cast<unsigned>(day));
+  *p++ = sep;
+  p = two(p, static_cast<unsigned>(sod / 3600));
+  *p++ = ':';
+  p = two(p, static_cast<unsigned>(sod / 60 % 60));
+  *p++ = ':';
+  p = two(p, static_cast<unsigned>(sod % 60));
+  if (us != 0) {
+    *p++ = '.';
+    p = two(p, static_cast<unsigned>(us / 10000));
+    p = two(p, static_cast<unsigned>(us / 100 % 100));
+    p = two(p, static_cast<unsigned>(us % 100));
+  }
+  if (zulu) *p++ = 'Z';
+  return static_cast<size_t>(p - buf);
+}
+
+// One rendered time; the view lives until the next call.
+class TimeText {
+ public:
+  std::string_view utc(TimeUs t) {
+    size_t n = civil_to(buf_, t, 'T', true);
+    if (n != 0) return {buf_, n};
+    slow_ = format_utc(t);
+    return slow_;
+  }
+  // show_time's text.
+  std::string_view show(TimeUs t, const TextStyle& style) {
+    if (!style.zone || style.zone->is_utc()) {
+      size_t n = civil_to(buf_, t, ' ', true);
+      if (n != 0) return {buf_, n};
+      slow_ = format_utc(t);
+      slow_[10] = ' ';
+      return slow_;
+    }
+    size_t n = civil_to(buf_, style.zone->to_local(t), ' ', false);
+    if (n != 0) return {buf_, n};
+    slow_ = format_local(t, *style.zone);
+    return slow_;
+  }
+
+ private:
+  char buf_[40];
+  std::string slow_;
+};
+
+// Text collected in memory and written to the stream in large pieces.
+class Buffered {
+ public:
+  explicit Buffered(std::ostream& out) : out_(out) {}
+  ~Buffered() { flush(); }
+  Buffered(const Buffered&) = delete;
+  Buffered& operator=(const Buffered&) = delete;
+  // Call between records: writes out what has gathered once it is large.
+  void maybe_flush() {
+    if (buf_.size() >= kSize) flush();
+  }
+  void flush() {
+    out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+    buf_.clear();
+  }
+  Buffered& operator<<(std::string_view v) {
+    buf_.append(v.data(), v.data() + v.size());
+    return *this;
+  }
+  Buffered& operator<<(char c) {
+    buf_.push_back(c);
+    return *this;
+  }
+  template <std::integral Int>
+  Buffered& number(Int v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    buf_.append(b, r.ptr);
+    return *this;
+  }
+  // s left-aligned in `width` columns, as fmt's "{:<width}" pads it.
+  Buffered& padded(std::string_view s, size_t width) {
+    bool ascii = true;
+    for (char c : s) ascii &= static_cast<unsigned char>(c) < 0x80;
+    if (!ascii) {  // fmt counts columns by code point: let it
+      fmt::format_to(it(), "{:<{}}", s, width);
+      return *this;
+    }
+    *this << s;
+    for (size_t n = s.size(); n < width; ++n) buf_.push_back(' ');
+    return *this;
+  }
+  fmt::appender it() { return fmt::appender(buf_); }
+
+ private:
+  static constexpr size_t kSize = 64 * 1024;
+  std::ostream& out_;
+  fmt::memory_buffer buf_;
+};
+
 // Offers and refusals per hour and per day, from the hourly counts ("2026-03-14T09").
 void write_periods(JsonWriter& w, const std::map<std::string, std::int64_t>& offers,
                    const std::map<std::string, std::int64_t>& refusals) {
@@ -91,13 +231,14 @@ void write_periods(JsonWriter& w, const std::map<std::string, std::int64_t>& off
 
 void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage) {
   JsonWriter w(out);
+  TimeText time;
   w.begin_object();
   w.field("schema", kDiagnosisSchema);
   w.key("failures").begin_array();
   for (const auto& f : d.failures) {
     w.begin_object();
     w.field("id", f.id);
-    w.field("at", format_utc(f.at));
+    w.field("at", time.utc(f.at));
     w.field("agent", f.agent);
     w.key("call");
     if (f.call.empty())
@@ -117,7 +258,7 @@ void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vect
     w.key("evidence").begin_array();
     for (const auto& e : f.evidence) {
       w.begin_object();
-      w.field("role", e.role).field("file", e.file).field("line", e.line).field("at", format_utc(e.at));
+      w.field("role", e.role).field("file", e.file).field("line", e.line).field("at", time.utc(e.at));
       w.field("text", e.text);
       w.end_object();
     }
@@ -133,7 +274,8 @@ void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vect
   w.key("incidents").begin_array();
   for (const auto& i : d.incidents) {
     w.begin_object();
-    w.field("id", i.id).field("from", format_utc(i.from)).field("to", format_utc(i.to));
+    w.field("id", i.id).field("from", time.utc(i.from));
+    w.field("to", time.utc(i.to));
     w.field("agents", i.agents).field("failures", i.failures).field("kind", i.kind).field("verdict", i.verdict);
     w.field("why", i.why);
     w.field("class", i.cls).field("offers", i.offers);
@@ -190,50 +332,87 @@ void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vect
 }
 
 namespace {
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
+// A cell quoted only when it holds a comma, quote or line break; quotes doubled.
+bool csv_needs_quotes(std::string_view s) {
+  bool hit = false;
+  for (char c : s) hit |= c == ',' || c == '"' || c == '\n' || c == '\r';
+  return hit;
+}
+void csv_cell(Buffered& b, const std::string& s) {
+  if (!csv_needs_quotes(s)) {
+    b << s;
+    return;
   }
-  return out + "\"";
+  b << '"';
+  size_t from = 0;
+  for (size_t q = s.find('"'); q != std::string::npos; q = s.find('"', q + 1)) {
+    b << std::string_view(s).substr(from, q + 1 - from) << '"';
+    from = q + 1;
+  }
+  b << std::string_view(s).substr(from) << '"';
 }
 template <typename T>
-std::string opt(const std::optional<T>& v) {
-  return v ? std::to_string(*v) : std::string();
+void opt(Buffered& b, const std::optional<T>& v) {
+  if (v) b.number(*v);
 }
 }  // namespace
 
 void write_diagnosis_csv(std::ostream& out, const Diagnosis& d) {
-  out << "id,at,agent,agent_name,call,kind,verdict,confidence,rule,sip,q850,vendor_reason,ring_ms,incident,file,line,"
-         "why\n";
+  Buffered b(out);
+  TimeText time;
+  b << "id,at,agent,agent_name,call,kind,verdict,confidence,rule,sip,q850,vendor_reason,ring_ms,incident,file,line,"
+       "why\n";
   for (const auto& f : d.failures) {
-    out << f.id << ',' << format_utc(f.at) << ',' << csv_cell(f.agent) << ',' << csv_cell(f.agent_name) << ','
-        << csv_cell(f.call) << ',' << f.kind << ',' << f.verdict << ',' << f.confidence << ',' << f.rule << ','
-        << opt(f.sip) << ',' << opt(f.q850) << ',' << csv_cell(f.reason) << ',' << opt(f.ring_ms) << ','
-        << opt(f.incident) << ',' << csv_cell(f.file) << ',' << f.line << ',' << csv_cell(f.why) << '\n';
+    b.number(f.id) << ',' << time.utc(f.at) << ',';
+    csv_cell(b, f.agent);
+    b << ',';
+    csv_cell(b, f.agent_name);
+    b << ',';
+    csv_cell(b, f.call);
+    b << ',' << f.kind << ',' << f.verdict << ',' << f.confidence << ',' << f.rule << ',';
+    opt(b, f.sip);
+    b << ',';
+    opt(b, f.q850);
+    b << ',';
+    csv_cell(b, f.reason);
+    b << ',';
+    opt(b, f.ring_ms);
+    b << ',';
+    opt(b, f.incident);
+    b << ',';
+    csv_cell(b, f.file);
+    b << ',';
+    b.number(f.line) << ',';
+    csv_cell(b, f.why);
+    b << '\n';
+    b.maybe_flush();
   }
 }
 
 std::string show_time(TimeUs t, const TextStyle& style) {
-  if (!style.zone || style.zone->is_utc()) {
-    std::string s = format_utc(t);
-    s[10] = ' ';
-    return s;
-  }
-  return format_local(t, *style.zone);
+  TimeText time;
+  return std::string(time.show(t, style));
 }
 
 namespace {
+
+void paint(Buffered& b, const TextStyle& s, const char* code, std::string_view text) {
+  if (s.color)
+    b << "\033[" << code << 'm' << text << "\033[0m";
+  else
+    b << text;
+}
 
 std::string paint(const TextStyle& s, const char* code, const std::string& text) {
   return s.color ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
 }
 
+const char* verdict_color(const std::string& v) {
+  return v == "agent" ? "33" : v == "system" ? "31" : v == "configuration" ? "35" : v == "benign" ? "32" : "2";
+}
+
 std::string verdict_colored(const TextStyle& s, const std::string& v) {
-  const char* code = v == "agent" ? "33" : v == "system" ? "31" : v == "configuration" ? "35" : v == "benign" ? "32" : "2";
-  return paint(s, code, v);
+  return paint(s, verdict_color(v), v);
 }
 
 void evidence_lines(std::ostream& out, const FailureVerdict& f, const TextStyle& style) {
@@ -266,47 +445,72 @@ void write_explain_text(std::ostream& out, const FailureVerdict& f, const TextSt
 
 void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage,
                           const TextStyle& style) {
+  Buffered b(out);
+  TimeText time, time2;
   std::map<std::string, int> by_verdict;
   for (const auto& f : d.failures) ++by_verdict[f.verdict];
-  out << paint(style, "1", fmt::format("{} failed offers out of {} offers", d.failures.size(), d.offers)) << ": ";
+  paint(b, style, "1", fmt::format("{} failed offers out of {} offers", d.failures.size(), d.offers));
+  b << ": ";
   bool first = true;
   for (const char* v : {"agent", "system", "configuration", "benign", "unknown"}) {
-    out << (first ? "" : ", ") << by_verdict[v] << " " << verdict_colored(style, v);
+    b << (first ? "" : ", ");
+    b.number(by_verdict[v]) << ' ';
+    paint(b, style, verdict_color(v), v);
     first = false;
   }
-  out << "\ntimes in " << (style.zone && !style.zone->is_utc() ? style.zone->name() : std::string("UTC")) << "\n";
+  b << "\ntimes in " << (style.zone && !style.zone->is_utc() ? style.zone->name() : std::string("UTC")) << '\n';
   for (const auto& i : d.incidents) {
-    out << "\n"
-        << paint(style, "1", fmt::format("incident {}: {} to {}, {} agents, {} failures ({}) -> ", i.id,
-                                         show_time(i.from, style), show_time(i.to, style), i.agents, i.failures, i.kind))
-        << verdict_colored(style, i.verdict) << "\n  " << i.why << "\n";
+    b << '\n';
+    paint(b, style, "1",
+          fmt::format("incident {}: {} to {}, {} agents, {} failures ({}) -> ", i.id, time.show(i.from, style),
+                      time2.show(i.to, style), i.agents, i.failures, i.kind));
+    paint(b, style, verdict_color(i.verdict), i.verdict);
+    b << "\n  " << i.why << '\n';
   }
   std::map<std::string, std::vector<const FailureVerdict*>> by_agent;
   for (const auto& f : d.failures) by_agent[f.agent].push_back(&f);
+  std::map<std::string_view, const AgentFigures*> figures;  // the last entry of an agent counts
+  for (const auto& a : d.agents) figures[a.agent] = &a;
+  std::string rates;
   for (const auto& [agent, list] : by_agent) {
     const std::string& name = list.front()->agent_name;
-    std::string rates;
-    for (const auto& a : d.agents)
-      if (a.agent == agent)
-        rates = fmt::format("  refusal rate {:.0f}% of {} offers (team {:.0f}%)", 100 * rate(a.refusals, a.offers),
-                            a.offers, 100 * rate(d.refusals, d.offers));
-    out << "\n" << paint(style, "1", "agent " + agent + (name.empty() ? "" : " (" + name + ")")) << rates << "\n";
+    rates.clear();
+    if (auto it = figures.find(agent); it != figures.end()) {
+      const AgentFigures& a = *it->second;
+      fmt::format_to(std::back_inserter(rates), "  refusal rate {:.0f}% of {} offers (team {:.0f}%)",
+                     100 * rate(a.refusals, a.offers), a.offers, 100 * rate(d.refusals, d.offers));
+    }
+    b << '\n';
+    paint(b, style, "1", "agent " + agent + (name.empty() ? "" : " (" + name + ")"));
+    b << rates << '\n';
     for (const auto* f : list) {
-      out << fmt::format("  #{:<6} {}  {:<22} ", f->id, show_time(f->at, style), f->kind)
-          << verdict_colored(style, f->verdict)
-          << fmt::format(" ({}, {}){}\n", f->confidence, f->rule, f->incident ? fmt::format(" incident {}", *f->incident) : "");
-      out << "          " << f->why << "\n";
-      out << fmt::format("          {}:{}\n", f->file, f->line);
+      char id[24];
+      auto r = std::to_chars(id, id + sizeof id, f->id);
+      b << "  #";
+      b.padded(std::string_view(id, static_cast<size_t>(r.ptr - id)), 6) << ' ' << time.show(f->at, style) << "  ";
+      b.padded(f->kind, 22) << ' ';
+      paint(b, style, verdict_color(f->verdict), f->verdict);
+      b << " (" << f->confidence << ", " << f->rule << ')';
+      if (f->incident) {
+        b << " incident ";
+        b.number(*f->incident);
+      }
+      b << '\n';
+      b << "          " << f->why << '\n';
+      b << "          " << f->file << ':';
+      b.number(f->line) << '\n';
+      b.maybe_flush();
     }
   }
-  out << "\ncoverage\n";
+  b << "\ncoverage\n";
   for (const auto& c : coverage) {
-    out << fmt::format("  {}  {}  {} lines, {} parsed, {} unmatched{}\n", c.input.path, c.input.format, c.input.lines,
-                       c.input.parsed, c.input.unmatched, c.input.zone_assumed ? "  (zone-less times taken as UTC)" : "");
+    fmt::format_to(b.it(), "  {}  {}  {} lines, {} parsed, {} unmatched{}\n", c.input.path, c.input.format,
+                   c.input.lines, c.input.parsed, c.input.unmatched,
+                   c.input.zone_assumed ? "  (zone-less times taken as UTC)" : "");
     for (size_t i = 0; i < c.samples.size() && i < 3; ++i)
-      out << fmt::format("    unmatched line {}: {}\n", c.samples[i].first, c.whys[i]);
+      fmt::format_to(b.it(), "    unmatched line {}: {}\n", c.samples[i].first, c.whys[i]);
   }
-  out << "\n'callaudit explain ID' shows the evidence of one failure.\n";
+  b << "\n'callaudit explain ID' shows the evidence of one failure.\n";
 }
 
 }  // namespace callaudit
