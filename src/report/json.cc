@@ -135,6 +135,44 @@ inline void escape_into(std::string_view s, Emit&& emit) {
   }
 }
 
+// escape_into for an output with room for kWorstExpansion bytes per input byte: each word
+// is stored as it is read (bytes past the first that needs a look are overwritten next), so
+// runs cost no separate copy. Returns the end of the output.
+inline char* escape_to(std::string_view s, char* o) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t size = s.size();
+  size_t i = 0;
+  while (i < size) {
+    if (i + 8 <= size) {
+      std::uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      std::memcpy(o, &word, 8);
+      std::uint64_t m = special_bytes(word);
+      if (m == 0) {
+        i += 8;
+        o += 8;
+        continue;
+      }
+      size_t k = static_cast<size_t>(std::countr_zero(m)) / 8;
+      i += k;
+      o += k;
+    }
+    unsigned char k = kClass[p[i]];
+    if (k == kPlain) {
+      *o++ = static_cast<char>(p[i++]);
+    } else if (k == kEscape) {
+      o += escape_byte(p[i++], o);
+    } else if (size_t n = utf8_length(p, i, size); n != 0) {
+      for (size_t e = i + n; i < e; ++i) *o++ = static_cast<char>(p[i]);
+    } else {
+      std::memcpy(o, kReplacement, 3);
+      o += 3;
+      ++i;
+    }
+  }
+  return o;
+}
+
 constexpr char kSpaces[] = "                                                                ";  // 64
 
 }  // namespace
@@ -185,10 +223,7 @@ void JsonWriter::escaped(std::string_view s) {
   if (worst <= kBuffer - len_) {  // the common case: room for any outcome, no checks per piece
     char* o = buf_.get() + len_;
     *o++ = '"';
-    escape_into(s, [&o](const char* p, size_t n) {
-      std::memcpy(o, p, n);
-      o += n;
-    });
+    o = escape_to(s, o);
     *o++ = '"';
     len_ = static_cast<size_t>(o - buf_.get());
     return;
