@@ -22,7 +22,7 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 }  // namespace
 
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis) {
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool save) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   if (!forced.empty() && !cat->find(forced)) {
@@ -74,9 +74,10 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   if (!idx.ok()) error_line(env, "database: " + idx.message());
   clock.lap(env, "indexes");
   // Keep the stored diagnosis in step with the timeline, so the SQL views are current; the
-  // caller may take it (analyze reports it instead of diagnosing again).
+  // caller may take it (analyze reports it instead of diagnosing again). `save` is false only
+  // for analyze's temporary database, whose views nobody can query.
   if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) {
-    auto d = run_diagnosis(env, **store, *cat, *params, true);
+    auto d = run_diagnosis(env, **store, *cat, *params, save);
     if (d.ok() && diagnosis) *diagnosis = std::move(*d);
   }
   clock.lap(env, "diagnose+save");
@@ -149,7 +150,7 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
   if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
-  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr);
+  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, true);
 }
 
 }  // namespace callaudit::cli

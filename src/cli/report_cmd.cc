@@ -15,7 +15,7 @@ namespace callaudit::cli {
 Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window);
 Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save);
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis);
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool save);
 
 namespace {
 
@@ -142,7 +142,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   }
   // The diagnosis made (and saved) at the end of the ingest is the one the report shows.
   std::optional<Diagnosis> diagnosis;
-  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis);
+  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, tmp_db.empty());
   if (rc == static_cast<int>(Exit::usage)) return rc;
   ReportOptions opts{format, case_id, redact, &*zone};
   int rc2 = write_case_report(env, db, patterns, opts, output, true, diagnosis ? &*diagnosis : nullptr);

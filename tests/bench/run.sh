@@ -166,6 +166,10 @@ for size in "${sizes[@]}"; do
   measure "$size" "callaudit analyze --threads 1" "$bytes" "$lines" "$events" -- \
     "$CALLAUDIT" analyze --threads 1 --tz UTC --db "$adb" -o "$scratch/report.json" "${inputs[@]}"
   sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
+  # the README's main command: no --db, so a temporary database without the saved diagnosis
+  measure "$size" "callaudit analyze (temporary db)" "$bytes" "$lines" "$events" -- \
+    env TMPDIR="$scratch" "$CALLAUDIT" analyze --tz UTC -o "$scratch/report.json" "${inputs[@]}"
+  sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
   unset CALLAUDIT_TIMINGS
   if [ "$ONE_CORE" = 1 ] && command -v taskset >/dev/null; then
     measure "$size" "callaudit analyze (1 core)" "$bytes" "$lines" "$events" -- \

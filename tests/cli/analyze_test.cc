@@ -1,0 +1,72 @@
+// callaudit analyze: ingest, one diagnosis, the report and the summary line in one command,
+// with or without a database kept for the shell.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include "callaudit/store.h"
+#include "helpers.h"
+
+namespace fs = std::filesystem;
+using namespace callaudit;
+using testutil::read_file;
+using testutil::run_cli;
+
+namespace {
+
+fs::path scenario_inputs(const char* name) { return testutil::source_dir() / "fixtures" / "scenarios" / name / "inputs"; }
+
+std::int64_t scalar(const fs::path& db, const std::string& sql) {
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  Statement q((*store)->db(), sql);
+  REQUIRE(q.ok());
+  REQUIRE(q.step());
+  return q.int64(0);
+}
+
+}  // namespace
+
+TEST_CASE("analyze writes the same report as ingest + report, and keeps --db queryable") {
+  testutil::TempDir tmp;
+  fs::path in = scenario_inputs("r5-network-incident-many-agents");
+  fs::path db = tmp / "kept.db", ref_db = tmp / "ref.db";
+  for (const char* threads : {"1", "2"}) {
+    CAPTURE(threads);
+    fs::remove(db);
+    auto a = run_cli({"analyze", "--threads", threads, "--tz", "Europe/London", "--db", db.string(), "-o",
+                      (tmp / "a.md").string(), in.string()});
+    INFO(a.out << a.err);
+    REQUIRE(a.code == 0);
+    CHECK(a.out.find("failed offers out of") != std::string::npos);
+    CHECK(a.out.find("report: " + (tmp / "a.md").string()) != std::string::npos);
+
+    fs::remove(ref_db);
+    REQUIRE(run_cli({"ingest", "--tz", "Europe/London", "--db", ref_db.string(), in.string()}).code == 0);
+    auto r = run_cli({"report", "--db", ref_db.string(), "--format", "md", "-o", (tmp / "r.md").string()});
+    REQUIRE(r.code == 0);
+    CHECK(read_file(tmp / "a.md") == read_file(tmp / "r.md"));
+
+    // the kept database has the saved diagnosis behind the SQL views
+    std::int64_t failures = scalar(db, "SELECT count(*) FROM events WHERE type = 'result' AND kind <> 'normal'");
+    CHECK(failures > 0);
+    CHECK(scalar(db, "SELECT count(*) FROM failures") == failures);
+    CHECK(scalar(db, "SELECT count(*) FROM incidents") >= 1);
+  }
+}
+
+TEST_CASE("analyze without --db reports the same and leaves no database behind") {
+  testutil::TempDir tmp;
+  fs::path in = scenario_inputs("r6-one-agent-forbidden");
+  auto a = run_cli({"analyze", "--tz", "Europe/London", "-o", (tmp / "tmp.json").string(), in.string()});
+  INFO(a.out << a.err);
+  REQUIRE(a.code == 0);
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+    CHECK(e.path().filename().string().find("callaudit-" + std::to_string(::getpid()) + ".db") == std::string::npos);
+
+  auto b = run_cli({"analyze", "--tz", "Europe/London", "--db", (tmp / "kept.db").string(), "-o",
+                    (tmp / "kept.json").string(), in.string()});
+  REQUIRE(b.code == 0);
+  std::string t = read_file(tmp / "tmp.json"), k = read_file(tmp / "kept.json");
+  CHECK(t.size() > 100);
+  CHECK(t == k);
+}
