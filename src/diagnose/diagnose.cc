@@ -36,21 +36,45 @@ std::string human_duration(TimeUs us) {
   return fmt::format("{:.1f} h", s / 3600);
 }
 
-std::string render(const std::string& tmpl, const std::map<std::string, std::string>& vars) {
+// The values of a "why" sentence's {placeholders}: a dozen short pairs, looked up linearly
+// (a std::map of strings cost more than the rest of the sentence). Keys are literals.
+class Vars {
+ public:
+  Vars(std::initializer_list<std::pair<std::string_view, std::string>> init) {
+    v_.reserve(init.size() + 8);
+    for (const auto& p : init) v_.emplace_back(p.first, p.second);
+  }
+  std::string& operator[](std::string_view key) {
+    for (auto& [k, v] : v_)
+      if (k == key) return v;
+    return v_.emplace_back(key, std::string()).second;
+  }
+  [[nodiscard]] const std::string* find(std::string_view key) const {
+    for (const auto& [k, v] : v_)
+      if (k == key) return &v;
+    return nullptr;
+  }
+
+ private:
+  std::vector<std::pair<std::string_view, std::string>> v_;
+};
+
+std::string render(const std::string& tmpl, const Vars& vars) {
   std::string out;
-  for (size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] == '{') {
-      size_t end = tmpl.find('}', i);
-      if (end != std::string::npos) {
-        auto it = vars.find(tmpl.substr(i + 1, end - i - 1));
-        if (it != vars.end()) {
-          out += it->second;
+  out.reserve(tmpl.size() + 64);
+  std::string_view t = tmpl;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '{') {
+      size_t end = t.find('}', i);
+      if (end != std::string_view::npos) {
+        if (const std::string* v = vars.find(t.substr(i + 1, end - i - 1))) {
+          out += *v;
           i = end;
           continue;
         }
       }
     }
-    out += tmpl[i];
+    out += t[i];
   }
   return out;
 }
@@ -377,7 +401,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
                  })->first;
       inc.verdict = cls == "access" ? "configuration" : "system";
       const KindInfo* ki = kind_info(inc.kind);
-      std::map<std::string, std::string> vars = {
+      Vars vars = {
           {"incident_agents", std::to_string(inc.agents)}, {"incident_failures", std::to_string(inc.failures)},
           {"from", format_utc(inc.from)},                   {"to", format_utc(inc.to)},
           {"kind", inc.kind},                               {"kind_title", ki ? ki->title : inc.kind}};
@@ -446,7 +470,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       v.rule = "R6";
       r6_members.insert(i);
       if (p.with_trace) v.trace.push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
-      std::map<std::string, std::string> vars = {{"agent", v.agent},
+      Vars vars = {{"agent", v.agent},
                                                  {"n", std::to_string(idx.size())},
                                                  {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
       v.why = render(template_of(p, "r6"), vars);
@@ -471,7 +495,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     const Correlation& c = corr[i];
     const Row& r = *rows[i];
     const KindInfo* ki = kind_info(v.kind);
-    std::map<std::string, std::string> vars = {
+    Vars vars = {
         {"agent", v.agent},
         {"kind", v.kind},
         {"kind_title", ki ? ki->title : v.kind},
@@ -538,40 +562,82 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     }
   }
 
-  // ---- per-agent figures
-  std::map<std::string, AgentFigures> figs;
+  // ---- per-agent figures: counted by agent index and hour number, named at the end
+  constexpr TimeUs kHour = 3600 * kUsPerSecond;
+  struct Counts {
+    std::int64_t offers = 0, failures = 0, refusals = 0;
+    std::int64_t by_verdict[5] = {0, 0, 0, 0, 0};
+    std::unordered_map<TimeUs, std::int64_t> offers_by_hour, refusals_by_hour;  // hour start -> n
+  };
+  const char* const kVerdicts[] = {"agent", "system", "configuration", "benign", "unknown"};
+  auto verdict_index = [&](const std::string& v) -> int {
+    for (int k = 0; k < 5; ++k)
+      if (v == kVerdicts[k]) return k;
+    return -1;
+  };
+  std::vector<Counts> counts(agent_ids.size());
+  std::vector<bool> seen(agent_ids.size(), false);
+  std::unordered_map<TimeUs, std::int64_t> team_offers, team_refusals;
+  for (const auto& r : results) {
+    Counts& a = counts[static_cast<size_t>(r.agent)];
+    seen[static_cast<size_t>(r.agent)] = true;
+    ++a.offers;
+    TimeUs h = r.at - r.at % kHour;
+    ++a.offers_by_hour[h];
+    ++team_offers[h];
+    ++out.offers;
+  }
+  std::vector<std::map<std::string, std::int64_t>> extra_verdicts(agent_ids.size());  // none in practice
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const FailureVerdict& v = out.failures[i];
+    size_t ai = static_cast<size_t>(rows[i]->agent);
+    Counts& a = counts[ai];
+    seen[ai] = true;
+    ++a.failures;
+    int vi = verdict_index(v.verdict);
+    if (vi >= 0)
+      ++a.by_verdict[vi];
+    else
+      ++extra_verdicts[ai][v.verdict];
+    if (v.verdict != "benign") {
+      ++a.refusals;
+      TimeUs h = v.at - v.at % kHour;
+      ++a.refusals_by_hour[h];
+      ++team_refusals[h];
+      ++out.refusals;
+    }
+  }
   // "2026-03-14T09": formatted once per distinct hour
   std::unordered_map<TimeUs, std::string> hour_names;
-  auto hour_of = [&](TimeUs t) -> const std::string& {
-    TimeUs h = t - t % (3600 * kUsPerSecond);
+  auto hour_name = [&](TimeUs h) -> const std::string& {
     auto [it, fresh] = hour_names.try_emplace(h);
     if (fresh) it->second = format_utc(h).substr(0, 13);
     return it->second;
   };
-  for (const auto& r : results) {
-    auto& a = figs[agent_ids[static_cast<size_t>(r.agent)]];
-    ++a.offers;
-    ++a.offers_by_hour[hour_of(r.at)];
-    ++out.offers_by_hour[hour_of(r.at)];
-    ++out.offers;
-  }
-  for (const auto& v : out.failures) {
-    auto& a = figs[v.agent];
-    ++a.failures;
-    ++a.by_verdict[v.verdict];
-    if (v.verdict != "benign") {
-      ++a.refusals;
-      ++a.refusals_by_hour[hour_of(v.at)];
-      ++out.refusals_by_hour[hour_of(v.at)];
-      ++out.refusals;
-    }
-  }
-  for (auto& [id, a] : figs) {
-    a.agent = id;
-    auto it = agent_index.find(id);
-    if (it != agent_index.end()) a.name = agent_names[static_cast<size_t>(it->second)];
-    for (const char* k : {"agent", "system", "configuration", "benign", "unknown"}) a.by_verdict.emplace(k, 0);
-    out.agents.push_back(a);
+  auto named = [&](const std::unordered_map<TimeUs, std::int64_t>& by_hour) {
+    std::map<std::string, std::int64_t> m;
+    for (const auto& [h, n] : by_hour) m[hour_name(h)] += n;
+    return m;
+  };
+  out.offers_by_hour = named(team_offers);
+  out.refusals_by_hour = named(team_refusals);
+  std::vector<size_t> order;
+  for (size_t ai = 0; ai < agent_ids.size(); ++ai)
+    if (seen[ai]) order.push_back(ai);
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return agent_ids[x] < agent_ids[y]; });
+  for (size_t ai : order) {
+    const Counts& c = counts[ai];
+    AgentFigures a;
+    a.agent = agent_ids[ai];
+    a.name = agent_names[ai];
+    a.offers = c.offers;
+    a.failures = c.failures;
+    a.refusals = c.refusals;
+    for (int k = 0; k < 5; ++k) a.by_verdict[kVerdicts[k]] = c.by_verdict[k];
+    for (const auto& [k, n] : extra_verdicts[ai]) a.by_verdict[k] += n;
+    a.offers_by_hour = named(c.offers_by_hour);
+    a.refusals_by_hour = named(c.refusals_by_hour);
+    out.agents.push_back(std::move(a));
   }
 
   if (p.on_phase) p.on_phase("evidence and figures");
