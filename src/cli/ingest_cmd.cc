@@ -128,7 +128,9 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
     for (const auto& a : assumed) env.out << " " << a;
     env.out << "\n";
   }
-  env.out << fmt::format("{}: {} ingested, {} already present, {} failed\n", db_path, ingested, dup, failed);
+  // (analyze's temporary database is gone when it ends: no path to show for it)
+  env.out << fmt::format("{}: {} ingested, {} already present, {} failed\n", save ? db_path : "inputs", ingested, dup,
+                         failed);
   return failed ? static_cast<int>(Exit::input_error) : 0;
 }
 

@@ -60,6 +60,9 @@ TEST_CASE("analyze without --db reports the same and leaves no database behind")
   auto a = run_cli({"analyze", "--tz", "Europe/London", "-o", (tmp / "tmp.json").string(), in.string()});
   INFO(a.out << a.err);
   REQUIRE(a.code == 0);
+  // the summary names no database that is already gone
+  CHECK(a.out.find("inputs: 1 ingested") != std::string::npos);
+  CHECK(a.out.find(".db:") == std::string::npos);
   for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
     CHECK(e.path().filename().string().find("callaudit-" + std::to_string(::getpid()) + ".db") == std::string::npos);
 
