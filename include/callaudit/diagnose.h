@@ -29,7 +29,8 @@ struct DiagnosisParams {
   TimeUs consequence_window = 10 * kUsPerSecond;
   std::map<std::string, std::string> why;  // sentence templates by rule
   bool with_trace = false;                  // record why each rule did or did not fire (explain)
-  // Called as each phase of diagnose() ends ("load", "rules", "evidence", "cited lines"): the
+  // Called as each phase of diagnose() ends ("load", "rules", "evidence and figures", "cited
+  // lines"): the
   // command line times them for the benchmark. Empty: not called.
   std::function<void(const char* phase)> on_phase;
   static DiagnosisParams from(const RuleParams& rules);

@@ -52,6 +52,8 @@ class Statement {
   Statement& bind(int i, std::int64_t v);
   Statement& bind(int i, const std::string& v);
   Statement& bind(int i, std::string_view v);
+  // Binds text that stays valid until the statement is stepped and reset: not copied.
+  Statement& bind_static(int i, std::string_view v);
   Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Statement& bind(int i, std::optional<std::int64_t> v);
   Statement& bind(int i, std::optional<int> v);
@@ -65,6 +67,8 @@ class Statement {
   [[nodiscard]] std::int64_t int64(int col) const;
   [[nodiscard]] double real(int col) const;
   [[nodiscard]] std::string text(int col) const;
+  // The column's text, valid until the next step or reset.
+  [[nodiscard]] std::string_view text_view(int col) const;
   [[nodiscard]] bool is_null(int col) const;
   [[nodiscard]] std::string name(int col) const;
   [[nodiscard]] int type(int col) const;

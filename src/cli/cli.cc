@@ -83,6 +83,11 @@ void add_common(po::options_description& desc, std::string& db, std::string& pat
 
 int default_threads() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1; }
 
+void add_threads(po::options_description& desc, int& threads) {
+  desc.add_options()("threads", po::value<int>(&threads)->default_value(threads),
+                     "1: read and store on one thread; 2: parse on one thread while another writes the database");
+}
+
 void error_line(Env& env, const std::string& message) {
   Paint p{env.err_tty};
   env.err << p.red("error:") << " " << message << "\n";

@@ -47,6 +47,8 @@ void add_common(po::options_description& desc, std::string& db, std::string& pat
 
 // The default of --threads: 2 where the machine has two cores or more, else 1.
 int default_threads();
+// --threads N (ingest, analyze), defaulting to the value `threads` holds.
+void add_threads(po::options_description& desc, int& threads);
 
 int usage_error(Env& env, const Command& cmd, const std::string& message);
 void error_line(Env& env, const std::string& message);

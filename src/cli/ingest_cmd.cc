@@ -22,7 +22,7 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 }  // namespace
 
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool save) {
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool temporary_db) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   if (!forced.empty() && !cat->find(forced)) {
@@ -74,10 +74,10 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   if (!idx.ok()) error_line(env, "database: " + idx.message());
   clock.lap(env, "indexes");
   // Keep the stored diagnosis in step with the timeline, so the SQL views are current; the
-  // caller may take it (analyze reports it instead of diagnosing again). `save` is false only
-  // for analyze's temporary database, whose views nobody can query.
+  // caller may take it (analyze reports it instead of diagnosing again). analyze's temporary
+  // database is removed at its end: nobody can query its views, so nothing is saved there.
   if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) {
-    auto d = run_diagnosis(env, **store, *cat, *params, save);
+    auto d = run_diagnosis(env, **store, *cat, *params, !temporary_db);
     if (d.ok() && diagnosis) *diagnosis = std::move(*d);
   }
   clock.lap(env, "diagnose+save");
@@ -128,9 +128,9 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
     for (const auto& a : assumed) env.out << " " << a;
     env.out << "\n";
   }
-  // (analyze's temporary database is gone when it ends: no path to show for it)
-  env.out << fmt::format("{}: {} ingested, {} already present, {} failed\n", save ? db_path : "inputs", ingested, dup,
-                         failed);
+  // (no path to show for a temporary database: it is gone when analyze ends)
+  env.out << fmt::format("{}: {} ingested, {} already present, {} failed\n", temporary_db ? "inputs" : db_path,
+                         ingested, dup, failed);
   return failed ? static_cast<int>(Exit::input_error) : 0;
 }
 
@@ -141,9 +141,8 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
   po::options_description desc("options");
   add_common(desc, db, patterns);
+  add_threads(desc, threads);
   desc.add_options()("as", po::value<std::string>(&as), "force this format for every input (see 'formats list')")(
-      "threads", po::value<int>(&threads)->default_value(threads),
-      "1: read and store on one thread; 2: parse on one thread while another writes the database")(
       "tz", po::value<std::string>(&tz), "IANA zone of times written without one (default: taken as UTC)")(
       "input", po::value<std::vector<std::string>>(&inputs), "file, folder, .gz, .zip, or - for stdin");
   po::positional_options_description pos;
@@ -152,7 +151,7 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
   if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
-  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, true);
+  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, false);
 }
 
 }  // namespace callaudit::cli

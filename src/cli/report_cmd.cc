@@ -15,7 +15,7 @@ namespace callaudit::cli {
 Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window);
 Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save);
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool save);
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool temporary_db);
 
 namespace {
 
@@ -112,8 +112,6 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
   po::options_description desc("options");
   desc.add_options()("db", po::value<std::string>(&db), "keep the timeline in this database (default: a temporary one)")(
-      "threads", po::value<int>(&threads)->default_value(threads),
-      "1: read and store on one thread; 2: parse on one thread while another writes the database")(
       "patterns", po::value<std::string>(&patterns)->default_value(""), "folder of pattern files")(
       "tz", po::value<std::string>(&tz), "IANA zone of times written without one")(
       "as", po::value<std::string>(&as), "force this format for every input")(
@@ -123,6 +121,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
                                                                        "mask phone numbers and names")(
       "display-tz", po::value<std::string>(&display_tz), "show times in this zone")(
       "input", po::value<std::vector<std::string>>(&inputs), "inputs");
+  add_threads(desc, threads);
   po::positional_options_description pos;
   pos.add("input", -1);
   po::variables_map vm;
@@ -142,7 +141,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   }
   // The diagnosis made (and saved) at the end of the ingest is the one the report shows.
   std::optional<Diagnosis> diagnosis;
-  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, tmp_db.empty());
+  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, !tmp_db.empty());
   if (rc == static_cast<int>(Exit::usage)) return rc;
   ReportOptions opts{format, case_id, redact, &*zone};
   int rc2 = write_case_report(env, db, patterns, opts, output, true, diagnosis ? &*diagnosis : nullptr);

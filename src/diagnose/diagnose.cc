@@ -22,8 +22,8 @@ constexpr std::uint8_t kReady = 0, kBusy = 1, kNotReady = 2;
 const char* const kStateNames[] = {"ready", "busy", "not ready"};
 const char* const kInitiators[] = {"agent", "supervisor", "system", "unknown"};
 
-std::uint8_t state_code(const std::string& s) { return s == "ready" ? kReady : s == "busy" ? kBusy : kNotReady; }
-std::uint8_t initiator_code(const std::string& s) {
+std::uint8_t state_code(std::string_view s) { return s == "ready" ? kReady : s == "busy" ? kBusy : kNotReady; }
+std::uint8_t initiator_code(std::string_view s) {
   return s == "agent" ? 0 : s == "supervisor" ? 1 : s == "system" ? 2 : 3;
 }
 
@@ -79,9 +79,12 @@ std::string render(const std::string& tmpl, const Vars& vars) {
   return out;
 }
 
-std::string template_of(const DiagnosisParams& p, const std::string& key) {
+// The sentence template of a rule; a rule without one gets a plain sentence, made in `fallback`.
+const std::string& template_of(const DiagnosisParams& p, const std::string& key, std::string& fallback) {
   auto it = p.why.find(key);
-  return it == p.why.end() ? "{kind_title}: verdict {verdict} (" + key + ")" : it->second;
+  if (it != p.why.end()) return it->second;
+  fallback = "{kind_title}: verdict {verdict} (" + key + ")";
+  return fallback;
 }
 
 struct Row {
@@ -170,12 +173,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
                 " call, queue, sip, q850, ring_ms, state, initiator"
                 " FROM events NOT INDEXED WHERE type IN ('result', 'state')");
     if (!q.ok()) return Status::error(q.error());
-    sqlite3_stmt* st = q.raw();
-    auto view = [&](int col) {
-      const auto* t = sqlite3_column_text(st, col);
-      return t ? std::string_view(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st, col)))
-               : std::string_view();
-    };
+    auto view = [&](int col) { return q.text_view(col); };
     std::string agent_key;
     while (q.step()) {
       agent_key.assign(view(4));
@@ -188,8 +186,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         s.id = q.int64(0);
         s.at = q.int64(2);
         s.at_end = q.int64(3);
-        s.state = state_code(std::string(view(17)));
-        s.initiator = initiator_code(std::string(view(18)));
+        s.state = state_code(q.text_view(17));
+        s.initiator = initiator_code(q.text_view(18));
         s.order = q.int64(6) * (1LL << 32) + q.int64(7);
         changes[static_cast<size_t>(a)].push_back(s);
       } else {
@@ -405,7 +403,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
           {"incident_agents", std::to_string(inc.agents)}, {"incident_failures", std::to_string(inc.failures)},
           {"from", format_utc(inc.from)},                   {"to", format_utc(inc.to)},
           {"kind", inc.kind},                               {"kind_title", ki ? ki->title : inc.kind}};
-      inc.why = render(template_of(p, cls == "access" ? "r5_access" : "r5"), vars);
+      std::string fallback;
+      inc.why = render(template_of(p, cls == "access" ? "r5_access" : "r5", fallback), vars);
       if (inc.agents >= p.r5_min_agents) {
         for (size_t m = k; m <= e; ++m) {
           size_t i = idx[m];
@@ -473,7 +472,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       Vars vars = {{"agent", v.agent},
                                                  {"n", std::to_string(idx.size())},
                                                  {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
-      v.why = render(template_of(p, "r6"), vars);
+      std::string fallback;
+      v.why = render(template_of(p, "r6", fallback), vars);
       int cited = 0;
       for (size_t o : idx)
         if (o != i && cited < 3) {
@@ -510,13 +510,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);
       if (v.rule == "R5" && v.incident && out.incidents[static_cast<size_t>(*v.incident - 1)].cls == "access")
         key = "r5_access";
-      auto it = p.why.find(key);
-      if (it != p.why.end()) {
-        tmpl = &it->second;
-      } else {
-        fallback_template = "{kind_title}: verdict {verdict} (" + key + ")";
-        tmpl = &fallback_template;
-      }
+      tmpl = &template_of(p, key, fallback_template);
     }
     auto shown = [&](const char* var) { return tmpl && tmpl->find(std::string("{") + var + "}") != std::string::npos; };
     if (cause) {
@@ -566,14 +560,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   constexpr TimeUs kHour = 3600 * kUsPerSecond;
   struct Counts {
     std::int64_t offers = 0, failures = 0, refusals = 0;
-    std::int64_t by_verdict[5] = {0, 0, 0, 0, 0};
+    std::map<std::string, std::int64_t> by_verdict;
     std::unordered_map<TimeUs, std::int64_t> offers_by_hour, refusals_by_hour;  // hour start -> n
-  };
-  const char* const kVerdicts[] = {"agent", "system", "configuration", "benign", "unknown"};
-  auto verdict_index = [&](const std::string& v) -> int {
-    for (int k = 0; k < 5; ++k)
-      if (v == kVerdicts[k]) return k;
-    return -1;
   };
   std::vector<Counts> counts(agent_ids.size());
   std::vector<bool> seen(agent_ids.size(), false);
@@ -587,18 +575,13 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     ++team_offers[h];
     ++out.offers;
   }
-  std::vector<std::map<std::string, std::int64_t>> extra_verdicts(agent_ids.size());  // none in practice
   for (size_t i = 0; i < rows.size(); ++i) {
     const FailureVerdict& v = out.failures[i];
     size_t ai = static_cast<size_t>(rows[i]->agent);
     Counts& a = counts[ai];
     seen[ai] = true;
     ++a.failures;
-    int vi = verdict_index(v.verdict);
-    if (vi >= 0)
-      ++a.by_verdict[vi];
-    else
-      ++extra_verdicts[ai][v.verdict];
+    ++a.by_verdict[v.verdict];
     if (v.verdict != "benign") {
       ++a.refusals;
       TimeUs h = v.at - v.at % kHour;
@@ -633,8 +616,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     a.offers = c.offers;
     a.failures = c.failures;
     a.refusals = c.refusals;
-    for (int k = 0; k < 5; ++k) a.by_verdict[kVerdicts[k]] = c.by_verdict[k];
-    for (const auto& [k, n] : extra_verdicts[ai]) a.by_verdict[k] += n;
+    a.by_verdict = c.by_verdict;
+    for (const char* k : {"agent", "system", "configuration", "benign", "unknown"}) a.by_verdict.emplace(k, 0);
     a.offers_by_hour = named(c.offers_by_hour);
     a.refusals_by_hour = named(c.refusals_by_hour);
     out.agents.push_back(std::move(a));
@@ -696,7 +679,7 @@ Status save_diagnosis(Store& store, const Diagnosis& d) {
   Status st = store.exec("BEGIN; DELETE FROM evidence; DELETE FROM diagnosis; DELETE FROM incidents;");
   if (!st.ok()) return st;
   auto fail = [&](const Statement& s) {
-    std::string msg = s.error().empty() ? std::string(sqlite3_errmsg(store.db())) : s.error();
+    std::string msg = s.error();
     (void)store.exec("ROLLBACK");
     return Status::error(msg);
   };
@@ -722,35 +705,20 @@ Status save_diagnosis(Store& store, const Diagnosis& d) {
   Statement ev(store.db(), "INSERT INTO evidence (failure_id, role, event_id, note) VALUES (?,?,?,?)");
   if (!dg.ok()) return fail(dg);
   if (!ev.ok()) return fail(ev);
-  sqlite3_stmt* dst = dg.raw();
-  sqlite3_stmt* est = ev.raw();
-  // the bound texts outlive each step: no copies
-  auto text = [](sqlite3_stmt* s, int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-  };
   for (const FailureVerdict* f : by_id) {
-    sqlite3_bind_int64(dst, 1, f->id);
-    text(dst, 2, f->kind);
-    text(dst, 3, f->verdict);
-    text(dst, 4, f->confidence);
-    text(dst, 5, f->rule);
-    text(dst, 6, f->why);
-    if (f->incident)
-      sqlite3_bind_int64(dst, 7, *f->incident);
-    else
-      sqlite3_bind_null(dst, 7);
-    if (sqlite3_step(dst) != SQLITE_DONE) return fail(dg);
-    sqlite3_reset(dst);
+    // the bound texts outlive each step: no copies
+    dg.bind(1, f->id).bind_static(2, f->kind).bind_static(3, f->verdict).bind_static(4, f->confidence);
+    dg.bind_static(5, f->rule).bind_static(6, f->why).bind(7, f->incident);
+    if (dg.step(), dg.status() != SQLITE_DONE) return fail(dg);
+    dg.reset();
     for (const auto& e : f->evidence) {
-      sqlite3_bind_int64(est, 1, f->id);
-      text(est, 2, e.role);
-      sqlite3_bind_int64(est, 3, e.event_id);
+      ev.bind(1, f->id).bind_static(2, e.role).bind(3, e.event_id);
       if (e.note.empty())
-        sqlite3_bind_null(est, 4);
+        ev.bind_null(4);
       else
-        text(est, 4, e.note);
-      if (sqlite3_step(est) != SQLITE_DONE) return fail(ev);
-      sqlite3_reset(est);
+        ev.bind_static(4, e.note);
+      if (ev.step(), ev.status() != SQLITE_DONE) return fail(ev);
+      ev.reset();
     }
   }
   return store.exec("COMMIT");

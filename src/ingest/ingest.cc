@@ -393,10 +393,6 @@ class BatchQueue {
     q_.clear();
     not_full_.notify_all();
   }
-  bool aborted() {
-    std::lock_guard lock(mu_);
-    return aborted_;
-  }
 
  private:
   std::mutex mu_;
@@ -408,16 +404,16 @@ class BatchQueue {
 
 constexpr size_t kBatchEvents = 4096;
 
+// The scan thread's side: collects what the scan finds into batches for the writer.
 class QueueSink : public ScanSink {
  public:
-  QueueSink(BatchQueue& q, InputReport& report) : q_(q), report_(report) {}
+  explicit QueueSink(BatchQueue& q) : q_(q) {}
   Status on_event(const Event& e) override { return take_event(Event(e)); }
   Status take_event(Event&& e) override {
     cur_.events.push_back(std::move(e));
     return cur_.events.size() >= kBatchEvents ? flush() : Status();
   }
   Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) override {
-    if (report_.unmatched_samples.size() < 5) report_.unmatched_samples.emplace_back(line, why);
     // the store keeps the first samples of each input only: copy no more than that
     if (unmatched_++ < kUnmatchedSamplesPerInput) cur_.unmatched.emplace_back(line, std::string(text.substr(0, 4096)), why);
     return {};
@@ -439,18 +435,15 @@ class QueueSink : public ScanSink {
 
  private:
   BatchQueue& q_;
-  InputReport& report_;
   Batch cur_;
   std::int64_t unmatched_ = 0;
 };
 
-// Runs the scan on its own thread while this one writes what it finds to the store.
+// Runs the scan on its own thread while this one hands what it finds to `writer`.
 Result<ScanStats> scan_and_store(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                                 Store& store, InputReport& report, const std::string& name,
-                                 const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress,
-                                 std::vector<std::pair<std::string, std::string>>& aliases) {
+                                 StoreSink& writer) {
   BatchQueue queue(4);
-  QueueSink sink(queue, report);
+  QueueSink sink(queue);
   std::optional<Result<ScanStats>> scanned;
   std::thread scanner([&] {
     try {
@@ -470,19 +463,19 @@ Result<ScanStats> scan_and_store(const FormatSpec& spec, const Catalog& cat, con
   while (queue.pop(b)) {
     if (!written.ok()) continue;
     for (const Event& e : b.events) {
-      written = store.add_event(e);
+      written = writer.on_event(e);
       if (!written.ok()) break;
     }
     for (const auto& [line, text, why] : b.unmatched) {
       if (!written.ok()) break;
-      written = store.add_unmatched(line, text, why);
+      written = writer.on_unmatched(line, text, why);
     }
     if (!written.ok()) queue.abort();
-    if (b.progress && progress) progress(name, b.progress->first, b.progress->second);
+    if (b.progress) writer.on_progress(b.progress->first, b.progress->second);
   }
   scanner.join();
   if (!written.ok()) return written;
-  aliases = std::move(sink.aliases);
+  writer.aliases = std::move(sink.aliases);
   return std::move(*scanned);
 }
 
@@ -536,15 +529,8 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   auto src = prefixed(std::move(head), *in.source);
-  std::vector<std::pair<std::string, std::string>> aliases;
-  Result<ScanStats> scanned = Status::error("not scanned");
-  if (opts_.threads > 1) {
-    scanned = scan_and_store(*spec, cat_, zone_, *src, store_, rep, in.name, opts_.progress, aliases);
-  } else {
-    StoreSink sink(store_, rep, in.name, opts_.progress);
-    scanned = scan(*spec, cat_, zone_, *src, sink);
-    aliases = std::move(sink.aliases);
-  }
+  StoreSink sink(store_, rep, in.name, opts_.progress);
+  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink) : scan(*spec, cat_, zone_, *src, sink);
   if (!scanned.ok()) {
     store_.abort_input();
     rep.status = "error";
@@ -553,7 +539,7 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   ScanStats& s = *scanned;
-  for (const auto& [alias, agent] : aliases) {
+  for (const auto& [alias, agent] : sink.aliases) {
     Status a = store_.add_alias(alias, agent);
     if (!a.ok()) {
       store_.abort_input();

@@ -51,6 +51,10 @@ Statement& Statement::bind(int i, std::string_view v) {
   sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Statement& Statement::bind_static(int i, std::string_view v) {
+  sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  return *this;
+}
 Statement& Statement::bind(int i, std::optional<std::int64_t> v) {
   if (v)
     sqlite3_bind_int64(st_, i, *v);
@@ -94,6 +98,11 @@ std::string Statement::text(int col) const {
   const auto* p = sqlite3_column_text(st_, col);
   int n = sqlite3_column_bytes(st_, col);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+std::string_view Statement::text_view(int col) const {
+  const auto* p = sqlite3_column_text(st_, col);
+  int n = sqlite3_column_bytes(st_, col);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string_view();
 }
 bool Statement::is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
 std::string Statement::name(int col) const { return sqlite3_column_name(st_, col); }

@@ -305,8 +305,7 @@ void ingest_injection(const std::string& db) {
   const fs::path inputs = testutil::source_dir() / "fixtures" / "bad" / "html-injection" / "inputs";
   REQUIRE(fs::exists(inputs / "events.csv"));
   REQUIRE(fs::exists(inputs / "audit.csv"));
-  auto in = testutil::run_cli({"ingest", "--db", db, "--patterns", patterns_dir().string(), "--tz", "Europe/London",
-                               inputs.string()});
+  auto in = ingest_folder(db, inputs, "Europe/London");
   REQUIRE_MESSAGE(in.code == 0, in.err << in.out);
 }
 
@@ -349,8 +348,7 @@ TEST_CASE("report html: a case with no failures still has every section") {
                        "14/03/2026 09:12:22,C-1,Sales,Agent Offer,Jane Smith,1042,Ringing\n"
                        "14/03/2026 09:12:25,C-1,Sales,Agent Offer,Jane Smith,1042,Accepted\n");
   const std::string db = (tmp / "case.db").string();
-  auto in = testutil::run_cli({"ingest", "--db", db, "--patterns", patterns_dir().string(), "--tz", "Europe/London",
-                               (tmp / "in").string()});
+  auto in = ingest_folder(db, tmp / "in", "Europe/London");
   REQUIRE_MESSAGE(in.code == 0, in.err << in.out);
   auto r = report(db, "html");
   REQUIRE(r.code == 0);

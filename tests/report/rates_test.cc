@@ -170,8 +170,7 @@ TEST_CASE("report: rates over two days and two agents, offers counted by hand") 
                        "15/03/2026 09:20:00,C-6,Sales,Agent Offer,Omar Haddad,1043,Ringing\n"
                        "15/03/2026 09:20:20,C-6,Sales,Agent Offer,Omar Haddad,1043,Failure (No Answer)\n");
   const std::string db = (tmp / "case.db").string();
-  auto in = testutil::run_cli({"ingest", "--db", db, "--patterns", patterns_dir().string(), "--tz", "UTC",
-                               (tmp / "in").string()});
+  auto in = ingest_folder(db, tmp / "in", "UTC");
   REQUIRE_MESSAGE(in.code == 0, in.err << in.out);
   const auto d = diagnose_db(db);
   // the hand count, through the figures the tables are made from

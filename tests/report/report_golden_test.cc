@@ -158,8 +158,7 @@ TEST_CASE("report: Markdown keeps hostile text inside its cells and code spans")
                        "14/03/2026 09:12:33,C-1|x,Sales,Agent Offer,Jane | Smith,1042,"
                        "\"Failure (a|b ``c` d\\|e **f** <b>g</b> [h](i) &lt;x&gt; ~~s~~)\"\n");
   const std::string db = (tmp / "case.db").string();
-  auto in = testutil::run_cli({"ingest", "--db", db, "--patterns", patterns_dir().string(), "--tz", "Europe/London",
-                               (tmp / "in").string()});
+  auto in = ingest_folder(db, tmp / "in", "Europe/London");
   REQUIRE_MESSAGE(in.code == 0, in.err << in.out);
   auto md = report(db, "md");
   REQUIRE(md.code == 0);

@@ -107,6 +107,11 @@ inline testutil::RunResult ingest_scenario(const fs::path& dir, const std::strin
   return testutil::run_cli(ingest);
 }
 
+// Ingests a folder of inputs into `db` with the shipped patterns, reading zone-less times in `tz`.
+inline testutil::RunResult ingest_folder(const std::string& db, const fs::path& folder, const std::string& tz) {
+  return testutil::run_cli({"ingest", "--db", db, "--patterns", patterns_dir().string(), "--tz", tz, folder.string()});
+}
+
 inline testutil::RunResult report(const std::string& db, const std::string& format, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"report", "--db", db, "--patterns", patterns_dir().string(), "--format", format};
   for (auto& a : extra) args.push_back(a);
