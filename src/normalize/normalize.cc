@@ -38,6 +38,16 @@ std::optional<double> to_double(FieldPtr f) {
 
 bool nonempty(FieldPtr s) { return s && !s->empty(); }
 
+// No offer rings for a week; beyond that the figure is junk (and a cast of it to an integer,
+// or adding it to the event time, could overflow). NaN fails both comparisons.
+constexpr double kMaxRingMs = 7.0 * 24 * 3600 * 1000;
+bool ring_in_range(double ms) { return ms >= 0.0 && ms <= kMaxRingMs; }
+Status ring_out_of_range(std::string_view value, std::string_view unit) {
+  std::string shown(value.substr(0, 40));
+  if (value.size() > 40) shown += "...";
+  return Status::error("ring time '" + shown + "' " + std::string(unit) + " is out of range (0 to 7 days)");
+}
+
 // std::map<std::string, V> lookups by a view, without making a string
 template <class M>
 auto find_in(const M& m, std::string_view key) {
@@ -254,11 +264,13 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
     e.initiator = initiator.empty() ? "unknown" : initiator;
   } else if (e.type == EventType::result) {
     classify(e, f, codes_, spec_.reason_table);
-    if (auto ms = to_double(field(f, "ring_ms")))
+    if (auto ms = to_double(field(f, "ring_ms"))) {
+      if (!ring_in_range(*ms)) return ring_out_of_range(*field(f, "ring_ms"), "ms");
       e.ring_ms = static_cast<std::int64_t>(*ms);
-    else if (auto sec = to_double(field(f, "ring_s")))
+    } else if (auto sec = to_double(field(f, "ring_s"))) {
+      if (!ring_in_range(*sec * 1000.0)) return ring_out_of_range(*field(f, "ring_s"), "s");
       e.ring_ms = static_cast<std::int64_t>(*sec * 1000.0);
-    else if (FieldPtr started = field(f, "started"); nonempty(started)) {
+    } else if (FieldPtr started = field(f, "started"); nonempty(started)) {
       auto st = read_time(*started);
       if (st.ok() && *st <= e.at) e.ring_ms = (e.at - *st) / 1000;
     }
