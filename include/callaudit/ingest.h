@@ -59,14 +59,17 @@ Detection detect_format(const Catalog& cat, std::string_view head);
 
 // Scans one input with one format. Returns an error only when the input cannot be read at
 // all (read error, missing required columns); unmatched lines are data, not errors.
+// `parse_threads` > 1: the lines of a text input are parsed by that many worker threads, in
+// chunks, and handed to the normalizer in input order (the result does not depend on it).
 Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                       ScanSink& sink);
+                       ScanSink& sink, int parse_threads = 1);
 
 struct IngestOptions {
   std::string forced_format;  // --as
   std::string zone;           // --tz ("" = UTC, assumed)
-  // 1: scan and store one after the other on one thread; 2 or more: the scan (read, parse,
-  // normalize) runs on its own thread and hands events in batches to the database writer.
+  // 1: scan and store one after the other on one thread; N >= 2: the scan (read, normalize)
+  // runs on its own thread with N parser threads for text inputs, and hands events in
+  // batches to the database writer (this thread).
   int threads = 2;
   std::function<void(const std::string& name, std::uint64_t bytes, std::int64_t lines)> progress;
 };

@@ -84,10 +84,16 @@ struct TextPlan;
 class TextParser {
  public:
   explicit TextParser(const FormatSpec& spec);
-  // Classifies one line (end-of-line bytes already removed).
-  void parse(std::string_view line, Record& out);
+  // Classifies one line (end-of-line bytes already removed). The record's fields are views
+  // into its own copy of the line, or, with `line_outlives_record`, into `line` itself (the
+  // caller keeps those bytes unchanged for as long as it uses the record).
+  void parse(std::string_view line, Record& out, bool line_outlives_record = false);
   // The index of the first pattern matching `line`, or -1.
   int dispatch(std::string_view line) const;
+  // Parses as if a record had come before: a continuation line is then a continuation even
+  // at the start. For parsers given a chunk from the middle of an input; the caller decides
+  // in input order whether a record really came first.
+  void assume_record_seen() { seen_record_ = true; }
 
  private:
   const FormatSpec& spec_;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 
@@ -157,6 +158,238 @@ struct Counter {
   }
 };
 
+
+// ---- text inputs: lines in chunks, parsed by workers, handed on in input order
+//
+// The reader copies lines into chunks of about 256 KiB; each chunk is parsed on its own (by
+// `parse_threads` workers, or inline with one) and then handed to the normalizer strictly in
+// input order, so the result is the same whatever the number of threads. The only link
+// between lines inside the parser, "has a record been seen yet" for continuation lines, is
+// settled in order at hand-over.
+
+struct LineChunk {
+  struct Line {
+    size_t off = 0, len = 0;
+    std::int64_t no = 0;
+    bool truncated = false;
+    bool repaired = false;
+  };
+  std::string buf;  // the lines' bytes, back to back: the records' raw lines point here
+  std::vector<Line> lines;
+  std::vector<Record> recs;       // one per line (truncated lines: unused)
+  std::uint64_t bytes_after = 0;  // input bytes read when the chunk was full (progress)
+  std::string error;              // a parse failure (exception) in this chunk
+  bool parsed = false;
+
+  [[nodiscard]] std::string_view line(const Line& l) const { return std::string_view(buf).substr(l.off, l.len); }
+  void clear() {
+    buf.clear();
+    lines.clear();
+    bytes_after = 0;
+    error.clear();
+    parsed = false;
+  }
+};
+
+void parse_chunk(TextParser& parser, LineChunk& c) {
+  try {
+    if (c.recs.size() < c.lines.size()) c.recs.resize(c.lines.size());
+    for (size_t i = 0; i < c.lines.size(); ++i) {
+      LineChunk::Line& l = c.lines[i];
+      if (l.truncated) continue;
+      std::string_view line = c.line(l);
+      Record& rec = c.recs[i];
+      parser.parse(line, rec, /*line_outlives_record=*/true);  // the chunk outlives its records
+      if (rec.kind == RecordKind::unmatched && !valid_utf8(line)) {
+        // RE2 reads UTF-8: a Latin-1 name in a line hides the line from every pattern. Read
+        // the stray bytes as Latin-1 and try again; the stored raw line stays as it was.
+        std::string repaired = latin1_repaired(line);
+        Record again;
+        parser.parse(repaired, again);
+        if (again.kind != RecordKind::unmatched) {
+          l.repaired = true;
+          rec = std::move(again);  // its fields are views into its own copy of `repaired`
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    c.error = std::string("parse failed: ") + e.what();
+  }
+}
+
+// Parse workers: each takes the next chunk handed to it and marks it parsed.
+class ParsePool {
+ public:
+  ParsePool(const FormatSpec& spec, int n) {
+    for (int i = 0; i < n; ++i)
+      workers_.emplace_back([this, &spec] {
+        TextParser parser(spec);
+        parser.assume_record_seen();  // settled in order at hand-over
+        for (;;) {
+          LineChunk* c = nullptr;
+          {
+            std::unique_lock lock(mu_);
+            work_.wait(lock, [&] { return stop_ || !todo_.empty(); });
+            if (todo_.empty()) return;  // stopping
+            c = todo_.front();
+            todo_.pop_front();
+          }
+          parse_chunk(parser, *c);
+          {
+            std::lock_guard lock(mu_);
+            c->parsed = true;
+          }
+          done_.notify_all();
+        }
+      });
+  }
+  ParsePool(const ParsePool&) = delete;
+  ParsePool& operator=(const ParsePool&) = delete;
+  ~ParsePool() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+      todo_.clear();  // chunks not started are dropped; running ones finish first
+    }
+    work_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  void submit(LineChunk& c) {
+    {
+      std::lock_guard lock(mu_);
+      todo_.push_back(&c);
+    }
+    work_.notify_one();
+  }
+  void wait(const LineChunk& c) {
+    std::unique_lock lock(mu_);
+    done_.wait(lock, [&] { return c.parsed; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable work_, done_;
+  std::deque<LineChunk*> todo_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter& counter, ScanSink& sink,
+                 int parse_threads) {
+  constexpr size_t kChunkBytes = 256 << 10;
+  constexpr size_t kChunkLines = 4096;
+  const int workers = parse_threads > 1 ? parse_threads : 0;
+  const size_t depth = workers ? static_cast<size_t>(2 * workers + 2) : 1;
+  std::vector<LineChunk> ring(depth);
+  // declared after `ring`: destroyed (workers joined) before the chunks they may still parse
+  std::optional<ParsePool> pool;
+  std::optional<TextParser> inline_parser;
+  if (workers) {
+    pool.emplace(spec, workers);
+  } else {
+    inline_parser.emplace(spec);
+    inline_parser->assume_record_seen();
+  }
+
+  LineReader reader(src);
+  bool eof = false;
+  // Reads lines into `c` until it is full or the input ends.
+  auto fill = [&](LineChunk& c) {
+    c.clear();
+    std::string_view line;
+    while (c.buf.size() < kChunkBytes && c.lines.size() < kChunkLines) {
+      if (!reader.next(line)) {
+        eof = true;
+        break;
+      }
+      LineChunk::Line l;
+      l.no = reader.line_number();
+      if (reader.truncated()) {
+        l.truncated = true;
+        line = line.substr(0, 200);
+      } else {
+        if (!line.empty() && line.front() == '\0') {
+          ++st.nul_lines;
+          while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
+        }
+        if (line.empty()) {
+          ++st.blank;
+          continue;
+        }
+      }
+      l.off = c.buf.size();
+      l.len = line.size();
+      c.buf.append(line);
+      c.lines.push_back(l);
+    }
+    c.bytes_after = reader.fingerprint().bytes();
+  };
+
+  bool seen_record = false;
+  std::uint64_t next_progress = 64 << 20;
+  // Hands one parsed chunk to the normalizer, in input order.
+  auto hand_over = [&](LineChunk& c) -> Status {
+    if (!c.error.empty()) return Status::error(c.error);
+    for (size_t i = 0; i < c.lines.size(); ++i) {
+      const LineChunk::Line& l = c.lines[i];
+      std::string_view line = c.line(l);
+      if (l.truncated) {
+        ++st.unmatched;
+        Status s = sink.on_unmatched(l.no, line, "line longer than 1 MiB: cut, not parsed");
+        if (!s.ok()) return s;
+        continue;
+      }
+      Record& rec = c.recs[i];
+      if (rec.kind == RecordKind::continuation && !seen_record) {
+        rec.kind = RecordKind::unmatched;
+        // a repaired line was only tried again because the line as read fitted nothing
+        rec.why = l.repaired ? "fits no layout of " + spec.name
+                             : "continuation line (" + rec.pattern + ") with no record before it";
+      } else if (l.repaired) {
+        ++st.repaired;
+      }
+      if (rec.kind == RecordKind::noise || rec.kind == RecordKind::event) seen_record = true;
+      Status s = counter.handle(rec, l.no, line);
+      if (!s.ok()) return s;
+    }
+    if (c.bytes_after >= next_progress) {
+      sink.on_progress(c.bytes_after, c.lines.empty() ? 0 : c.lines.back().no);
+      while (next_progress <= c.bytes_after) next_progress += 64 << 20;
+    }
+    return {};
+  };
+
+  size_t head = 0, inflight = 0;
+  for (;;) {
+    while (!eof && inflight < depth) {
+      LineChunk& c = ring[(head + inflight) % depth];
+      fill(c);
+      if (c.lines.empty() && eof) break;
+      if (pool) {
+        pool->submit(c);
+      } else {
+        parse_chunk(*inline_parser, c);
+        c.parsed = true;
+      }
+      ++inflight;
+    }
+    if (inflight == 0) break;
+    LineChunk& c = ring[head];
+    if (pool) pool->wait(c);
+    Status s = hand_over(c);
+    if (!s.ok()) return s;  // the pool's destructor stops and joins the workers
+    head = (head + 1) % depth;
+    --inflight;
+  }
+  if (!reader.error().empty())
+    return Status::error("read error after line " + std::to_string(reader.line_number()) + ": " + reader.error() +
+                         "; nothing from this input was stored");
+  st.lines = reader.line_number();
+  st.fingerprint = reader.fingerprint().hex();
+  st.bytes = reader.fingerprint().bytes();
+  return {};
+}
+
 }  // namespace
 
 std::string read_head(ByteSource& src, size_t n, std::string& error) {
@@ -214,58 +447,15 @@ Detection detect_format(const Catalog& cat, std::string_view head) {
 }
 
 Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                       ScanSink& sink) {
+                       ScanSink& sink, int parse_threads) {
   ScanStats st;
   st.format = spec.name;
   Normalizer norm(spec, cat.codes, zone);
   Counter counter{st, sink, norm, spec.layout == Layout::text};
   Record rec;
   if (spec.layout == Layout::text) {
-    TextParser parser(spec);
-    LineReader reader(src);
-    std::string_view line;
-    std::uint64_t next_progress = 64 << 20;
-    while (reader.next(line)) {
-      std::int64_t no = reader.line_number();
-      if (reader.truncated()) {
-        ++st.unmatched;
-        Status s = sink.on_unmatched(no, line.substr(0, 200), "line longer than 1 MiB: cut, not parsed");
-        if (!s.ok()) return s;
-        continue;
-      }
-      if (!line.empty() && line.front() == '\0') {
-        ++st.nul_lines;
-        while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
-      }
-      if (line.empty()) {
-        ++st.blank;
-        continue;
-      }
-      parser.parse(line, rec);
-      if (rec.kind == RecordKind::unmatched && !valid_utf8(line)) {
-        // RE2 reads UTF-8: a Latin-1 name in a line hides the line from every pattern. Read
-        // the stray bytes as Latin-1 and try again; the stored raw line stays as it was.
-        std::string repaired = latin1_repaired(line);
-        Record again;
-        parser.parse(repaired, again);
-        if (again.kind != RecordKind::unmatched) {
-          ++st.repaired;
-          rec = std::move(again);
-        }
-      }
-      Status s = counter.handle(rec, no, line);
-      if (!s.ok()) return s;
-      if (reader.fingerprint().bytes() >= next_progress) {
-        sink.on_progress(reader.fingerprint().bytes(), no);
-        next_progress += 64 << 20;
-      }
-    }
-    if (!reader.error().empty())
-      return Status::error("read error after line " + std::to_string(reader.line_number()) + ": " + reader.error() +
-                           "; nothing from this input was stored");
-    st.lines = reader.line_number();
-    st.fingerprint = reader.fingerprint().hex();
-    st.bytes = reader.fingerprint().bytes();
+    Status s = scan_text(spec, src, st, counter, sink, parse_threads);
+    if (!s.ok()) return s;
   } else {
     CsvTokenizer tok;
     CsvMapper mapper(spec);
@@ -441,13 +631,13 @@ class QueueSink : public ScanSink {
 
 // Runs the scan on its own thread while this one hands what it finds to `writer`.
 Result<ScanStats> scan_and_store(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                                 StoreSink& writer) {
+                                 StoreSink& writer, int parse_threads) {
   BatchQueue queue(4);
   QueueSink sink(queue);
   std::optional<Result<ScanStats>> scanned;
   std::thread scanner([&] {
     try {
-      auto r = scan(spec, cat, zone, src, sink);
+      auto r = scan(spec, cat, zone, src, sink, parse_threads);
       if (r.ok()) {
         Status f = sink.flush();
         if (!f.ok()) r = f;
@@ -530,7 +720,7 @@ InputReport Ingester::ingest(InputStream& in) {
   }
   auto src = prefixed(std::move(head), *in.source);
   StoreSink sink(store_, rep, in.name, opts_.progress);
-  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink) : scan(*spec, cat_, zone_, *src, sink);
+  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, opts_.threads) : scan(*spec, cat_, zone_, *src, sink);
   if (!scanned.ok()) {
     store_.abort_input();
     rep.status = "error";

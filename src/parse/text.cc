@@ -84,7 +84,7 @@ int TextParser::dispatch(std::string_view line) const {
   return *std::min_element(hits.begin(), hits.end());
 }
 
-void TextParser::parse(std::string_view line, Record& out) {
+void TextParser::parse(std::string_view line, Record& out, bool line_outlives_record) {
   out.kind = RecordKind::unmatched;
   out.rule = nullptr;
   out.fields.clear();
@@ -112,8 +112,8 @@ void TextParser::parse(std::string_view line, Record& out) {
     return;
   }
   const TextPlan::Pattern& tp = plan_->patterns[static_cast<size_t>(idx)];
-  // The record keeps its own copy of the line: its fields are views into it.
-  std::string_view text = out.fields.keep(line);
+  // Unless the caller keeps the line, the record keeps its own copy: its fields are views into it.
+  std::string_view text = line_outlives_record ? line : out.fields.keep(line);
   bool done = false;
   if (tp.fast && FastMatcher::is_ascii(text)) {
     auto r = tp.fast->match(text, caps_, trail_);

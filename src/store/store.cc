@@ -240,7 +240,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Mode mode) {
       return Status::error(path + ": no such database (run 'callaudit ingest' first)");
     }
   }
-  int flags = mode == Mode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // One thread at a time uses a connection: SQLite's per-call mutex is not needed.
+  int flags = (mode == Mode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+              SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &s->db_, flags, nullptr) != SQLITE_OK) {
     std::string msg = s->db_ ? sqlite3_errmsg(s->db_) : "cannot open";
     return Status::error(path + ": " + msg);

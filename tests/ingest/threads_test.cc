@@ -1,5 +1,6 @@
-// The scan thread + writer thread pipeline of ingest (src/ingest/ingest.cc) stores exactly what
-// the one-thread ingest stores, and a writer that fails stops the scan and stores nothing.
+// The scan thread + parser threads + writer thread pipeline of ingest (src/ingest/ingest.cc)
+// stores exactly what the one-thread ingest stores, and a writer that fails stops the scan and
+// stores nothing.
 #include <doctest/doctest.h>
 
 #include "callaudit/store.h"
@@ -66,11 +67,16 @@ TEST_CASE("ingest with a writer thread stores exactly what one thread stores") {
                     fixtures.string()});
   auto b = run_cli({"ingest", "--threads", "2", "--db", two.string(), "--tz", "Europe/London", logs.string(),
                     fixtures.string()});
-  INFO(a.out << a.err << b.out << b.err);
+  fs::path three = tmp / "three.db";
+  auto c = run_cli({"ingest", "--threads", "3", "--db", three.string(), "--tz", "Europe/London", logs.string(),
+                    fixtures.string()});
+  INFO(a.out << a.err << b.out << b.err << c.out << c.err);
   CHECK(a.code == b.code);
+  CHECK(a.code == c.code);
   std::string da = dump(one), db = dump(two);
   CHECK(da.size() > 20000 * 100);  // the long log's events are in
   CHECK(da == db);
+  CHECK(da == dump(three));  // three parser threads
 }
 
 TEST_CASE("a database writer that fails stops the scan and stores nothing of that input") {
