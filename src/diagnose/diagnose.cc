@@ -87,14 +87,26 @@ const std::string& template_of(const DiagnosisParams& p, const std::string& key,
   return fallback;
 }
 
+// One result as loaded: numbers only, so that the hundreds of thousands of answered offers of
+// a large log cost a few dozen bytes each. A failure's texts sit in `FailureText`, moved into
+// its verdict once the rules have read them.
 struct Row {
-  std::int64_t id;
-  int agent;
-  std::int64_t input_id, line;
-  TimeUs at, at_end;
+  std::int64_t id = 0;
+  std::int64_t input_id = 0, line = 0;
+  TimeUs at = 0, at_end = 0;
+  std::int64_t ring_ms = 0;
+  int agent = 0;
+  std::int32_t text = -1;  // index into the failure texts; -1: answered ("normal")
+  bool has_ring = false;
+  [[nodiscard]] bool failed() const { return text >= 0; }
+  [[nodiscard]] std::optional<std::int64_t> ring() const {
+    return has_ring ? std::optional<std::int64_t>(ring_ms) : std::nullopt;
+  }
+};
+
+struct FailureText {
   std::string kind, kind_basis, confidence, reason, call, queue, agent_name;
   std::optional<int> sip, q850;
-  std::optional<std::int64_t> ring_ms;
 };
 
 }  // namespace
@@ -164,6 +176,15 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   };
   std::vector<std::vector<StateChange>> changes;
   std::vector<Row> results;
+  std::vector<FailureText> texts;
+  {
+    // the inputs' own counts size the vectors once
+    Statement n(store.db(), "SELECT coalesce(sum(results), 0), coalesce(sum(failures), 0) FROM inputs");
+    if (n.ok() && n.step()) {
+      results.reserve(static_cast<size_t>(std::max<std::int64_t>(0, n.int64(0))));
+      texts.reserve(static_cast<size_t>(std::max<std::int64_t>(0, n.int64(1))));
+    }
+  }
   {
     // One pass over the table in storage order (cheaper than through an index), sorted here:
     // by time, then by (input, line) for equal times. Answered offers carry no strings: only
@@ -198,19 +219,24 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         r.at_end = q.int64(3);
         r.input_id = q.int64(6);
         r.line = q.int64(7);
-        r.kind.assign(view(8));
-        if (r.kind != "normal") {
-          r.agent_name.assign(name);
-          r.kind_basis.assign(view(9));
-          r.confidence.assign(view(10));
-          r.reason.assign(view(11));
-          r.call.assign(view(12));
-          r.queue.assign(view(13));
-          if (!q.is_null(14)) r.sip = static_cast<int>(q.int64(14));
-          if (!q.is_null(15)) r.q850 = static_cast<int>(q.int64(15));
+        if (view(8) != "normal") {
+          FailureText& t = texts.emplace_back();
+          r.text = static_cast<std::int32_t>(texts.size() - 1);
+          t.kind.assign(view(8));
+          t.agent_name.assign(name);
+          t.kind_basis.assign(view(9));
+          t.confidence.assign(view(10));
+          t.reason.assign(view(11));
+          t.call.assign(view(12));
+          t.queue.assign(view(13));
+          if (!q.is_null(14)) t.sip = static_cast<int>(q.int64(14));
+          if (!q.is_null(15)) t.q850 = static_cast<int>(q.int64(15));
         }
-        if (!q.is_null(16)) r.ring_ms = q.int64(16);
-        results.push_back(std::move(r));
+        if (!q.is_null(16)) {
+          r.ring_ms = q.int64(16);
+          r.has_ring = true;
+        }
+        results.push_back(r);
       }
     }
     if (q.status() != SQLITE_DONE) return Status::error(q.error());
@@ -234,7 +260,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<bool> r4;
   std::vector<const Row*> rows;
   for (const auto& r : results) {
-    if (r.kind == "normal") continue;
+    if (!r.failed()) continue;
     rows.push_back(&r);
   }
   out.failures.resize(rows.size());
@@ -244,30 +270,31 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
 
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = *rows[i];
+    FailureText& t = texts[static_cast<size_t>(r.text)];
     FailureVerdict& v = out.failures[i];
     v.id = r.id;
     v.at = r.at;
     v.at_end = r.at_end;
     v.agent = agent_ids[static_cast<size_t>(r.agent)];
-    v.agent_name = r.agent_name.empty() ? agent_names[static_cast<size_t>(r.agent)] : r.agent_name;
-    v.call = r.call;
-    v.queue = r.queue;
+    v.agent_name = t.agent_name.empty() ? agent_names[static_cast<size_t>(r.agent)] : std::move(t.agent_name);
+    v.call = std::move(t.call);
+    v.queue = std::move(t.queue);
     v.line = r.line;
-    v.reason = r.reason;
-    v.sip = r.sip;
-    v.q850 = r.q850;
-    v.ring_ms = r.ring_ms;
-    v.code_kind = r.kind;
-    v.kind_basis = r.kind_basis;
-    v.kind = r.kind;
-    const KindInfo* ki = kind_info(r.kind);
+    v.sip = t.sip;
+    v.q850 = t.q850;
+    v.ring_ms = r.ring();
+    v.code_kind = t.kind;
+    v.kind = t.kind;
+    const KindInfo* ki = kind_info(t.kind);
     std::string def_verdict = ki ? ki->verdict : "unknown";
     std::string def_conf = ki ? ki->confidence : "low";
-    if (r.confidence == "low") def_conf = "low";
+    if (t.confidence == "low") def_conf = "low";
 
-    Failure f{r.id, r.agent, r.at, r.at_end, r.kind, r.reason, r.ring_ms, r.confidence == "low"};
+    Failure f{r.id, r.agent, r.at, r.at_end, t.kind, t.reason, r.ring(), t.confidence == "low"};
     // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
-    if (r.kind_basis.rfind("cause ", 0) == 0) f.cause = r.kind_basis.substr(6);
+    if (t.kind_basis.rfind("cause ", 0) == 0) f.cause = t.kind_basis.substr(6);
+    v.reason = std::move(t.reason);
+    v.kind_basis = std::move(t.kind_basis);
     Correlation c = correlate(replay, f, p);
     corr[i] = c;
 
@@ -283,7 +310,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       if (p.with_trace) trace("R1", false,
             std::find(p.r1_causes.begin(), p.r1_causes.end(), f.cause) == p.r1_causes.end()
                 ? "applies to a cancelled ring (" + fmt::format("{}", fmt::join(p.r1_causes, ", ")) + "), not to '" +
-                      (f.cause.empty() ? r.kind : f.cause) + "'"
+                      (f.cause.empty() ? t.kind : f.cause) + "'"
                 : "no non-system status change away from available within " + human_duration(p.r1_window) +
                       " before it");
     }
@@ -297,7 +324,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         if (p.with_trace) trace("R2", true, "the agent's own change to not-ready lies within " + human_duration(p.r2_window));
       } else {
         if (p.with_trace) trace("R2", false,
-              !applies ? "the default verdict of " + r.kind + " is " + def_verdict + ", not agent or unknown"
+              !applies ? "the default verdict of " + t.kind + " is " + def_verdict + ", not agent or unknown"
                        : "no change to not-ready by the agent, a supervisor or unknown within " +
                              human_duration(p.r2_window));
       }
@@ -320,24 +347,26 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       }
     }
     if (!decided[i]) {
-      if (r.kind == "no_answer" && r.ring_ms && *r.ring_ms < p.r4_max_ring_ms) {
+      if (t.kind == "no_answer" && r.has_ring && r.ring_ms < p.r4_max_ring_ms) {
         v.kind = "endpoint_unavailable";
         v.verdict = "configuration";
         v.confidence = "low";
         v.rule = "R4";
         r4[i] = true;
-        if (p.with_trace) trace("R4", true, "rang " + human_duration(*r.ring_ms * 1000) + ", under " +
+        if (p.with_trace) trace("R4", true, "rang " + human_duration(r.ring_ms * 1000) + ", under " +
                               human_duration(p.r4_max_ring_ms * 1000));
       } else {
-        if (p.with_trace) trace("R4", false, r.kind != "no_answer" ? "not a no-answer"
-                           : !r.ring_ms          ? "ring time unknown"
-                                                 : "rang " + human_duration(*r.ring_ms * 1000));
+        if (p.with_trace) trace("R4", false, t.kind != "no_answer" ? "not a no-answer"
+                           : !r.has_ring          ? "ring time unknown"
+                                                 : "rang " + human_duration(r.ring_ms * 1000));
         v.verdict = def_verdict;
         v.confidence = def_conf;
         v.rule = "default";
       }
     }
   }
+
+  std::vector<FailureText>().swap(texts);  // what the verdicts did not take
 
   // ---- R5 incidents: per class, a sliding window over open failures
   std::map<std::string, std::vector<size_t>> by_class;
@@ -440,7 +469,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   // ---- R6 one agent's setup
   std::vector<std::pair<TimeUs, int>> answered;  // (time, agent) of answered offers, in time order
   for (const auto& r : results)
-    if (r.kind == "normal") answered.emplace_back(r.at, r.agent);
+    if (!r.failed()) answered.emplace_back(r.at, r.agent);
   std::sort(answered.begin(), answered.end());
   std::map<int, std::vector<size_t>> setup;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -502,8 +531,10 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         {"reason", v.reason.empty() ? v.code_kind : v.reason},
         {"basis", v.kind_basis},
         {"verdict", v.verdict},
-        {"ring", r.ring_ms ? human_duration(*r.ring_ms * 1000) : "?"}};
+        {"ring", r.has_ring ? human_duration(r.ring_ms * 1000) : "?"}};
     const StateChange* cause = v.rule == "R1" ? c.r1 : v.rule == "R2" ? c.r2 : v.rule == "R3" ? c.at_offer : nullptr;
+    // the failure itself, its cause, the state at the offer, the consequences, 3 other agents (R5)
+    v.evidence.reserve(v.evidence.size() + 3 + c.consequences.size() + (v.rule == "R5" ? 3 : 0));
     // the sentence's template, to format only the times it shows
     const std::string* tmpl = nullptr;
     if (v.why.empty()) {
