@@ -707,11 +707,17 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
 }
 
 Status save_diagnosis(Store& store, const Diagnosis& d) {
-  Status st = store.exec("BEGIN; DELETE FROM evidence; DELETE FROM diagnosis; DELETE FROM incidents;");
-  if (!st.ok()) return st;
+  // Every row refers to an event or failure this diagnosis read in the same database: the
+  // foreign-key lookups (two per evidence row) would only re-check that. Off for the save
+  // (the pragma has no effect inside a transaction), on again after it.
+  Status st = store.exec("PRAGMA foreign_keys = OFF; BEGIN; DELETE FROM evidence; DELETE FROM diagnosis; DELETE FROM incidents;");
+  if (!st.ok()) {
+    (void)store.exec("ROLLBACK; PRAGMA foreign_keys = ON;");
+    return st;
+  }
   auto fail = [&](const Statement& s) {
     std::string msg = s.error();
-    (void)store.exec("ROLLBACK");
+    (void)store.exec("ROLLBACK; PRAGMA foreign_keys = ON;");
     return Status::error(msg);
   };
   Statement inc(store.db(),
@@ -752,7 +758,10 @@ Status save_diagnosis(Store& store, const Diagnosis& d) {
       ev.reset();
     }
   }
-  return store.exec("COMMIT");
+  Status done = store.exec("COMMIT");
+  if (!done.ok()) (void)store.exec("ROLLBACK");
+  Status on = store.exec("PRAGMA foreign_keys = ON");
+  return done.ok() ? on : done;
 }
 
 }  // namespace callaudit
