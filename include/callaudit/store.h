@@ -104,7 +104,12 @@ class Store {
   // Commits, unless the same content is already in: then rolls back and returns its path.
   Result<std::optional<std::string>> finish_input(const InputRow& row);
   void abort_input();
-  Status create_indexes();
+  // all: every index of the schema (a database kept for queries); for_report: only what the
+  // diagnosis and the report read through (events_agent_at, unmatched_input), for a
+  // database deleted once the report is written. Building an index over a million events
+  // takes seconds.
+  enum class Indexes { all, for_report };
+  Status create_indexes(Indexes which = Indexes::all);
   std::optional<std::string> find_fingerprint(const std::string& fp);
 
   [[nodiscard]] std::int64_t current_input() const { return input_id_; }

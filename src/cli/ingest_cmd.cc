@@ -70,7 +70,8 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
         reports.push_back(r);
       });
   clock.lap(env, "scan+store");
-  Status idx = (*store)->create_indexes();
+  // analyze's temporary database is deleted after the report: no queries will need the rest
+  Status idx = (*store)->create_indexes(temporary_db ? Store::Indexes::for_report : Store::Indexes::all);
   if (!idx.ok()) error_line(env, "database: " + idx.message());
   clock.lap(env, "indexes");
   // Keep the stored diagnosis in step with the timeline, so the SQL views are current; the

@@ -410,12 +410,14 @@ void Store::abort_input() {
   input_id_ = 0;
 }
 
-Status Store::create_indexes() {
-  return exec(
+Status Store::create_indexes(Indexes which) {
+  Status st = exec(
       "CREATE INDEX IF NOT EXISTS events_agent_at ON events (agent, at);"
-      "CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at);"
-      "CREATE INDEX IF NOT EXISTS events_input_line ON events (input_id, line);"
       "CREATE INDEX IF NOT EXISTS unmatched_input ON unmatched (input_id, line);");
+  if (!st.ok() || which == Indexes::for_report) return st;
+  return exec(
+      "CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at);"
+      "CREATE INDEX IF NOT EXISTS events_input_line ON events (input_id, line);");
 }
 
 }  // namespace callaudit

@@ -72,4 +72,38 @@ TEST_CASE("analyze without --db reports the same and leaves no database behind")
   std::string t = read_file(tmp / "tmp.json"), k = read_file(tmp / "kept.json");
   CHECK(t.size() > 100);
   CHECK(t == k);
+
+  // the HTML too, whose state lanes read the timeline through an index: the temporary
+  // database holds only the indexes the report needs
+  auto h1 = run_cli({"analyze", "--tz", "Europe/London", "-o", (tmp / "tmp.html").string(), in.string()});
+  auto h2 = run_cli({"analyze", "--tz", "Europe/London", "--db", (tmp / "kept2.db").string(), "-o",
+                     (tmp / "kept.html").string(), in.string()});
+  REQUIRE(h1.code == 0);
+  REQUIRE(h2.code == 0);
+  std::string th = read_file(tmp / "tmp.html"), kh = read_file(tmp / "kept.html");
+  CHECK(th.find("Agent states around failures") != std::string::npos);
+  CHECK(th == kh);
+}
+
+TEST_CASE("a kept database has every index; the report-only set is two of them") {
+  testutil::TempDir tmp;
+  auto count = [](const fs::path& db) {
+    auto store = callaudit::Store::open(db.string(), callaudit::Store::Mode::read_write);
+    REQUIRE(store.ok());
+    callaudit::Statement q((*store)->db(), "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_schema"
+                                           " WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name)");
+    REQUIRE(q.step());
+    return q.text(0);
+  };
+  fs::path in = scenario_inputs("r6-one-agent-forbidden");
+  auto a = run_cli({"analyze", "--tz", "Europe/London", "--db", (tmp / "kept.db").string(), "-o",
+                    (tmp / "kept.json").string(), in.string()});
+  REQUIRE(a.code == 0);
+  CHECK(count(tmp / "kept.db") == "events_agent_at events_input_line events_type_at unmatched_input");
+  {
+    auto store = callaudit::Store::open((tmp / "fresh.db").string(), callaudit::Store::Mode::read_write);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->create_indexes(callaudit::Store::Indexes::for_report).ok());
+  }
+  CHECK(count(tmp / "fresh.db") == "events_agent_at unmatched_input");
 }
