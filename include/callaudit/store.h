@@ -105,9 +105,9 @@ class Store {
   Result<std::optional<std::string>> finish_input(const InputRow& row);
   void abort_input();
   // all: every index of the schema (a database kept for queries); for_report: only what the
-  // diagnosis and the report read through (events_agent_at, unmatched_input), for a
-  // database deleted once the report is written. Building an index over a million events
-  // takes seconds.
+  // report reads through (the partial index events_state_agent_at of state changes, and
+  // unmatched_input), for a database deleted once the report is written. Building an index
+  // over a million events takes seconds; over the state changes alone, a fraction of that.
   enum class Indexes { all, for_report };
   Status create_indexes(Indexes which = Indexes::all);
   std::optional<std::string> find_fingerprint(const std::string& fp);

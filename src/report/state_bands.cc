@@ -1,7 +1,9 @@
 // The state bands of the HTML report's swimlanes: for the agents with the most refusals, the
 // stretches of time around their failures and the state changes inside them. Only those
-// stretches are read, through the index events_agent_at (agent, at), so the cost follows the
-// limits, not the size of the case. Covered by tests/report/state_bands_test.cc.
+// stretches are read, through the index events_agent_at (agent, at) or, in analyze's
+// temporary database, the partial index of state changes events_state_agent_at (every query
+// here says type = 'state' so that it can use it), so the cost follows the limits, not the
+// size of the case. Covered by tests/report/state_bands_test.cc.
 #include <sqlite3.h>
 
 #include <algorithm>
