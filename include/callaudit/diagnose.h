@@ -29,6 +29,9 @@ struct DiagnosisParams {
   TimeUs consequence_window = 10 * kUsPerSecond;
   std::map<std::string, std::string> why;  // sentence templates by rule
   bool with_trace = false;                  // record why each rule did or did not fire (explain)
+  // The cited lines are read in one pass over the events when there are at least this share
+  // of the events' count of them, else one lookup each (the same lines either way).
+  double cited_scan_share = 0.02;
   // Called as each phase of diagnose() ends ("load", "rules", "evidence and figures", "cited
   // lines"): the
   // command line times them for the benchmark. Empty: not called.

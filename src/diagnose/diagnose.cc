@@ -672,15 +672,39 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     };
     std::vector<Cited> cited(ids.size());
     std::vector<bool> found(ids.size(), false);
-    Statement q(store.db(), "SELECT input_id, line, at, raw FROM events WHERE id = ?");
-    if (!q.ok()) return Status::error(q.error());
-    for (size_t k = 0; k < ids.size(); ++k) {
-      q.bind(1, ids[k]);
-      if (q.step()) {
-        cited[k] = {q.int64(0), q.int64(1), q.int64(2), q.text(3)};
-        found[k] = true;
+    // Few cited lines among many events: one lookup each. Many (a large log, where most
+    // failures cite their own line and the states around them): one pass over the id range
+    // in rowid order is cheaper than as many B-tree descents.
+    std::int64_t events = 0;
+    if (Statement n(store.db(), "SELECT coalesce(max(id), 0) FROM events"); n.ok() && n.step()) events = n.int64(0);
+    const bool one_pass =
+        !ids.empty() && static_cast<double>(ids.size()) >= p.cited_scan_share * static_cast<double>(events);
+    if (one_pass) {
+      Statement q(store.db(), "SELECT id, input_id, line, at, raw FROM events WHERE id >= ?1 AND id <= ?2 ORDER BY id");
+      if (!q.ok()) return Status::error(q.error());
+      q.bind(1, ids.front()).bind(2, ids.back());
+      size_t k = 0;
+      while (k < ids.size() && q.step()) {
+        const std::int64_t id = q.int64(0);
+        while (k < ids.size() && ids[k] < id) ++k;
+        if (k < ids.size() && ids[k] == id) {
+          cited[k] = {q.int64(1), q.int64(2), q.int64(3), q.text(4)};
+          found[k] = true;
+          ++k;
+        }
       }
-      q.reset();
+      if (q.status() != SQLITE_ROW && q.status() != SQLITE_DONE) return Status::error(q.error());
+    } else {
+      Statement q(store.db(), "SELECT input_id, line, at, raw FROM events WHERE id = ?");
+      if (!q.ok()) return Status::error(q.error());
+      for (size_t k = 0; k < ids.size(); ++k) {
+        q.bind(1, ids[k]);
+        if (q.step()) {
+          cited[k] = {q.int64(0), q.int64(1), q.int64(2), q.text(3)};
+          found[k] = true;
+        }
+        q.reset();
+      }
     }
     for (auto& v : out.failures) {
       for (auto& e : v.evidence) {

@@ -81,6 +81,10 @@ Statement& Statement::bind_text_or_null(int i, const std::string& v) {
   if (v.empty()) return bind_null(i);
   return bind(i, v);
 }
+Statement& Statement::bind_static_or_null(int i, std::string_view v) {
+  if (v.empty()) return bind_null(i);
+  return bind_static(i, v);
+}
 bool Statement::step() {
   rc_ = sqlite3_step(st_);
   if (rc_ == SQLITE_ROW) return true;
@@ -340,13 +344,14 @@ Status Store::begin_input(const InputRow& row) {
 
 Status Store::add_event(const Event& e) {
   Statement& s = insert_event_;
-  s.bind(1, input_id_).bind(2, e.line).bind(3, to_string(e.type)).bind(4, e.at).bind(5, e.at_end);
-  s.bind(6, to_string(e.precision)).bind(7, e.agent).bind(8, e.agent_raw).bind_text_or_null(9, e.agent_name);
-  s.bind_text_or_null(10, e.call).bind_text_or_null(11, e.queue);
-  s.bind_text_or_null(12, e.kind).bind_text_or_null(13, e.kind_basis).bind_text_or_null(14, e.confidence);
-  s.bind(15, e.sip).bind(16, e.q850).bind_text_or_null(17, e.reason).bind(18, e.ring_ms);
-  s.bind_text_or_null(19, e.state).bind_text_or_null(20, e.vendor_state).bind_text_or_null(21, e.initiator);
-  s.bind_text_or_null(22, e.detail).bind(23, e.raw);
+  // `e` outlives the step and reset() unbinds: SQLite need not copy the texts
+  s.bind(1, input_id_).bind(2, e.line).bind_static(3, to_string(e.type)).bind(4, e.at).bind(5, e.at_end);
+  s.bind_static(6, to_string(e.precision)).bind_static(7, e.agent).bind_static(8, e.agent_raw);
+  s.bind_static_or_null(9, e.agent_name).bind_static_or_null(10, e.call).bind_static_or_null(11, e.queue);
+  s.bind_static_or_null(12, e.kind).bind_static_or_null(13, e.kind_basis).bind_static_or_null(14, e.confidence);
+  s.bind(15, e.sip).bind(16, e.q850).bind_static_or_null(17, e.reason).bind(18, e.ring_ms);
+  s.bind_static_or_null(19, e.state).bind_static_or_null(20, e.vendor_state).bind_static_or_null(21, e.initiator);
+  s.bind_static_or_null(22, e.detail).bind_static(23, e.raw);
   s.step();
   int rc = s.status();
   s.reset();
