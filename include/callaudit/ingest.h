@@ -67,9 +67,10 @@ Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneCon
 struct IngestOptions {
   std::string forced_format;  // --as
   std::string zone;           // --tz ("" = UTC, assumed)
-  // 1: scan and store one after the other on one thread; N >= 2: the scan (read, normalize)
-  // runs on its own thread with N parser threads for text inputs, and hands events in
-  // batches to the database writer (this thread).
+  // 1: scan and store one after the other on one thread; 2: the scan (read, parse,
+  // normalize) runs on its own thread and hands events in batches to the database writer
+  // (this thread); N >= 3: besides, N - 1 parser threads parse the chunks of a text input.
+  // (On two cores, parser threads only add work: the scan and the writer already fill them.)
   int threads = 2;
   std::function<void(const std::string& name, std::uint64_t bytes, std::int64_t lines)> progress;
 };

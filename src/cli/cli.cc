@@ -85,7 +85,7 @@ int default_threads() { return std::thread::hardware_concurrency() >= 2 ? 2 : 1;
 
 void add_threads(po::options_description& desc, int& threads) {
   desc.add_options()("threads", po::value<int>(&threads)->default_value(threads),
-                     "1: read, parse and store on one thread; N >= 2: N threads parse text inputs while one normalizes and another writes the database");
+                     "1: read, parse and store on one thread; 2: scan on one thread while another writes the database; N >= 3: besides, N-1 threads parse text inputs");
 }
 
 void error_line(Env& env, const std::string& message) {

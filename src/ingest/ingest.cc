@@ -720,7 +720,7 @@ InputReport Ingester::ingest(InputStream& in) {
   }
   auto src = prefixed(std::move(head), *in.source);
   StoreSink sink(store_, rep, in.name, opts_.progress);
-  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, opts_.threads) : scan(*spec, cat_, zone_, *src, sink);
+  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, opts_.threads >= 3 ? opts_.threads - 1 : 1) : scan(*spec, cat_, zone_, *src, sink);
   if (!scanned.ok()) {
     store_.abort_input();
     rep.status = "error";

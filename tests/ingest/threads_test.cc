@@ -76,7 +76,7 @@ TEST_CASE("ingest with a writer thread stores exactly what one thread stores") {
   std::string da = dump(one), db = dump(two);
   CHECK(da.size() > 20000 * 100);  // the long log's events are in
   CHECK(da == db);
-  CHECK(da == dump(three));  // three parser threads
+  CHECK(da == dump(three));  // two parser threads besides the scan and the writer
 }
 
 TEST_CASE("a database writer that fails stops the scan and stores nothing of that input") {
