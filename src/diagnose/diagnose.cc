@@ -286,17 +286,17 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     v.code_kind = t.kind;
     v.kind = t.kind;
     const KindInfo* ki = kind_info(t.kind);
-    std::string def_verdict = ki ? ki->verdict : "unknown";
-    std::string def_conf = ki ? ki->confidence : "low";
-    if (t.confidence == "low") def_conf = "low";
+    static const std::string kUnknown = "unknown", kLow = "low";
+    const std::string& def_verdict = ki ? ki->verdict : kUnknown;
+    const std::string& def_conf = t.confidence == "low" ? kLow : ki ? ki->confidence : kLow;
 
     Failure f{r.id, r.agent, r.at, r.at_end, t.kind, t.reason, r.ring(), t.confidence == "low"};
     // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
     if (t.kind_basis.rfind("cause ", 0) == 0) f.cause = t.kind_basis.substr(6);
     v.reason = std::move(t.reason);
     v.kind_basis = std::move(t.kind_basis);
-    Correlation c = correlate(replay, f, p);
-    corr[i] = c;
+    corr[i] = correlate(replay, f, p);
+    const Correlation& c = corr[i];
 
     auto trace = [&](const char* rule, bool fired, std::string why) { v.trace.push_back({rule, fired, std::move(why)}); };
     if (c.r1) {
