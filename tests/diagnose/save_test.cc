@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "callaudit/diagnose.h"
-#include "helpers.h"
+#include "fixture_db.h"
 
 namespace fs = std::filesystem;
 using namespace callaudit;
@@ -27,14 +27,7 @@ std::string rows(Store& s, const char* sql) {
 TEST_CASE("a saved diagnosis satisfies every foreign key and the checks are on again after it") {
   testutil::TempDir tmp;
   fs::path db = tmp / "case.db";
-  const fs::path logs = testutil::source_dir() / "fixtures" / "logs";
-  auto r = testutil::run_cli({"ingest", "--tz", "Europe/London", "--db", db.string(),
-                              (logs / "freeswitch-log" / "freeswitch.log").string(),
-                              (logs / "asterisk-queue-log" / "queue_log").string(),
-                              (logs / "cxone-agent-refusal" / "refusals.csv").string(),
-                              (logs / "cxone-agent-state" / "agent-states.csv").string(), (logs / "bundle.zip").string()});
-  INFO(r.out << r.err);
-  REQUIRE(r.code == 0);
+  testutil::ingest_fixtures(db);
   auto cat = Catalog::load(testutil::source_dir() / "patterns");
   REQUIRE(cat.ok());
   auto store = Store::open(db.string(), Store::Mode::read_write);

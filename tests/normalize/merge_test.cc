@@ -3,23 +3,12 @@
 #include <doctest/doctest.h>
 
 #include "callaudit/ingest.h"
+#include "collect.h"
 #include "helpers.h"
 
 using namespace callaudit;
 
-namespace {
-
-class Collect : public ScanSink {
- public:
-  Status on_event(const Event& e) override {
-    events.push_back(e);
-    return {};
-  }
-  Status on_unmatched(std::int64_t, std::string_view, const std::string&) override { return {}; }
-  std::vector<Event> events;
-};
-
-}  // namespace
+using testutil::Collect;
 
 TEST_CASE("two failed offers to one agent within the merge window stay two") {
   auto cat = Catalog::load(testutil::source_dir() / "patterns");

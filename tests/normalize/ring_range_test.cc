@@ -3,25 +3,14 @@
 #include <doctest/doctest.h>
 
 #include "callaudit/ingest.h"
+#include "collect.h"
 #include "helpers.h"
 
 using namespace callaudit;
 
 namespace {
 
-class Collect : public ScanSink {
- public:
-  Status on_event(const Event& e) override {
-    events.push_back(e);
-    return {};
-  }
-  Status on_unmatched(std::int64_t line, std::string_view, const std::string& why) override {
-    refused.emplace_back(line, why);
-    return {};
-  }
-  std::vector<Event> events;
-  std::vector<std::pair<std::int64_t, std::string>> refused;
-};
+using testutil::Collect;
 
 Collect run(const std::string& log) {
   auto cat = Catalog::load(testutil::source_dir() / "patterns");
