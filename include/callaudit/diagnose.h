@@ -33,8 +33,7 @@ struct DiagnosisParams {
   // of the events' count of them, else one lookup each (the same lines either way).
   double cited_scan_share = 0.02;
   // Called as each phase of diagnose() ends ("load", "rules", "evidence and figures", "cited
-  // lines"): the
-  // command line times them for the benchmark. Empty: not called.
+  // lines"): the command line times them for the benchmark. Empty: not called.
   std::function<void(const char* phase)> on_phase;
   static DiagnosisParams from(const RuleParams& rules);
 };

@@ -88,6 +88,22 @@ struct StateBands {
 // one in force when it begins (index events_agent_at); nothing else of the timeline.
 Result<StateBands> load_state_bands(Store& store, const Diagnosis& d, const StateBandLimits& limits = {});
 
+// The lookups load_state_bands makes. Each says type = 'state', so that analyze's temporary
+// database can answer them through its partial index of state changes.
+struct StateBandQueries {
+  // the time of the last change before a window (?1 agent, ?2 window start)
+  static constexpr const char* last_time =
+      "SELECT at FROM events WHERE agent = ?1 AND at < ?2 AND type = 'state' ORDER BY at DESC LIMIT 1";
+  // the change at that time, the last in source order (?2 that time)
+  static constexpr const char* last_at =
+      "SELECT id, at, state, coalesce(vendor_state, ''), coalesce(initiator, '') FROM "
+      "events WHERE agent = ?1 AND at = ?2 AND type = 'state' ORDER BY input_id DESC, line DESC LIMIT 1";
+  // the changes inside a window (?2 from, ?3 to, ?4 how many at most)
+  static constexpr const char* inside =
+      "SELECT id, at, state, coalesce(vendor_state, ''), coalesce(initiator, '') FROM "
+      "events WHERE agent = ?1 AND at >= ?2 AND at <= ?3 AND type = 'state' ORDER BY at, input_id, line LIMIT ?4";
+};
+
 struct ReportOptions {
   std::string format = "md";  // md | html | json
   std::string case_id;

@@ -59,7 +59,6 @@ class Statement {
   Statement& bind(int i, std::optional<int> v);
   Statement& bind(int i, double v);
   Statement& bind_null(int i);
-  Statement& bind_text_or_null(int i, const std::string& v);
   // Binds without a copy: `v` must stay unchanged until the step is done and reset() is called.
   Statement& bind_static_or_null(int i, std::string_view v);
   // Steps once: true while there is a row.

@@ -158,7 +158,6 @@ struct Counter {
   }
 };
 
-
 // ---- text inputs: lines in chunks, parsed by workers, handed on in input order
 //
 // The reader copies lines into chunks of about 256 KiB; each chunk is parsed on its own (by
@@ -720,7 +719,10 @@ InputReport Ingester::ingest(InputStream& in) {
   }
   auto src = prefixed(std::move(head), *in.source);
   StoreSink sink(store_, rep, in.name, opts_.progress);
-  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, opts_.threads >= 3 ? opts_.threads - 1 : 1) : scan(*spec, cat_, zone_, *src, sink);
+  // --threads 2 is the scan beside the writer; from 3 on, N - 1 parser threads besides
+  const int parse_threads = opts_.threads >= 3 ? opts_.threads - 1 : 1;
+  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, parse_threads)
+                                   : scan(*spec, cat_, zone_, *src, sink);
   if (!scanned.ok()) {
     store_.abort_input();
     rep.status = "error";

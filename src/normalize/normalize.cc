@@ -264,11 +264,12 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
     e.initiator = initiator.empty() ? "unknown" : initiator;
   } else if (e.type == EventType::result) {
     classify(e, f, codes_, spec_.reason_table);
-    if (auto ms = to_double(field(f, "ring_ms"))) {
-      if (!ring_in_range(*ms)) return ring_out_of_range(*field(f, "ring_ms"), "ms");
+    FieldPtr ring_ms = field(f, "ring_ms"), ring_s = field(f, "ring_s");
+    if (auto ms = to_double(ring_ms)) {
+      if (!ring_in_range(*ms)) return ring_out_of_range(*ring_ms, "ms");
       e.ring_ms = static_cast<std::int64_t>(*ms);
-    } else if (auto sec = to_double(field(f, "ring_s"))) {
-      if (!ring_in_range(*sec * 1000.0)) return ring_out_of_range(*field(f, "ring_s"), "s");
+    } else if (auto sec = to_double(ring_s)) {
+      if (!ring_in_range(*sec * 1000.0)) return ring_out_of_range(*ring_s, "s");
       e.ring_ms = static_cast<std::int64_t>(*sec * 1000.0);
     } else if (FieldPtr started = field(f, "started"); nonempty(started)) {
       auto st = read_time(*started);

@@ -100,15 +100,9 @@ Result<StateBands> load_state_bands(Store& store, const Diagnosis& d, const Stat
 
   // the state in force at a window's start: the last change before it (by time, then source
   // order, as the replay orders them), found in two index lookups
-  Statement last_time(store.db(),
-                      "SELECT at FROM events WHERE agent = ?1 AND at < ?2 AND type = 'state' ORDER BY at DESC LIMIT 1");
-  Statement last_at(store.db(),
-                    "SELECT id, at, state, coalesce(vendor_state, ''), coalesce(initiator, '') FROM "
-                    "events WHERE agent = ?1 AND at = ?2 AND type = 'state' ORDER BY input_id DESC, line DESC LIMIT 1");
-  Statement inside(store.db(),
-                   "SELECT id, at, state, coalesce(vendor_state, ''), coalesce(initiator, '') FROM "
-                   "events WHERE agent = ?1 AND at >= ?2 AND at <= ?3 AND type = 'state' ORDER BY at, input_id, line "
-                   "LIMIT ?4");
+  Statement last_time(store.db(), StateBandQueries::last_time);
+  Statement last_at(store.db(), StateBandQueries::last_at);
+  Statement inside(store.db(), StateBandQueries::inside);
   for (const Statement* q : {&last_time, &last_at, &inside})
     if (!q->ok()) return Status::error(q->error());
 

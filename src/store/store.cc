@@ -77,10 +77,6 @@ Statement& Statement::bind_null(int i) {
   sqlite3_bind_null(st_, i);
   return *this;
 }
-Statement& Statement::bind_text_or_null(int i, const std::string& v) {
-  if (v.empty()) return bind_null(i);
-  return bind(i, v);
-}
 Statement& Statement::bind_static_or_null(int i, std::string_view v) {
   if (v.empty()) return bind_null(i);
   return bind_static(i, v);

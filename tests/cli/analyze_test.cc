@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include "callaudit/report.h"
 #include "callaudit/store.h"
 #include "helpers.h"
 
@@ -109,11 +110,9 @@ TEST_CASE("a kept database has every index; the report-only set is two others") 
   // the state lanes' lookups go through the partial index, not a scan of the table
   auto store = callaudit::Store::open((tmp / "fresh.db").string(), callaudit::Store::Mode::read_only);
   REQUIRE(store.ok());
-  for (const char* sql :
-       {"EXPLAIN QUERY PLAN SELECT at FROM events WHERE agent = ?1 AND at < ?2 AND type = 'state' ORDER BY at DESC LIMIT 1",
-        "EXPLAIN QUERY PLAN SELECT id FROM events WHERE agent = ?1 AND at >= ?2 AND at <= ?3 AND type = 'state'"
-        " ORDER BY at, input_id, line LIMIT ?4"}) {
-    callaudit::Statement q((*store)->db(), sql);
+  using Q = callaudit::StateBandQueries;
+  for (const char* sql : {Q::last_time, Q::last_at, Q::inside}) {
+    callaudit::Statement q((*store)->db(), std::string("EXPLAIN QUERY PLAN ") + sql);
     REQUIRE(q.ok());
     std::string plan;
     while (q.step()) plan += q.text(3) + "\n";
