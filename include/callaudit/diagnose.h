@@ -4,8 +4,11 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <unordered_set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "callaudit/model.h"
@@ -29,11 +32,14 @@ struct DiagnosisParams {
   TimeUs consequence_window = 10 * kUsPerSecond;
   std::map<std::string, std::string> why;  // sentence templates by rule
   bool with_trace = false;                  // record why each rule did or did not fire (explain)
-  // The cited lines are read in one pass over the events when there are at least this share
-  // of the events' count of them, else one lookup each (the same lines either way).
+  // The cited lines of a batch of verdicts: a run of ids with at most 1/share events between
+  // neighbours is read in one pass over its range, a lone id by one lookup (the same lines
+  // either way; 0: one pass over the whole range).
   double cited_scan_share = 0.02;
-  // Called as each phase of diagnose() ends ("load", "rules", "evidence and figures", "cited
-  // lines"): the command line times them for the benchmark. Empty: not called.
+  // The full verdicts stay in memory up to this many bytes, then go to a temporary file.
+  size_t verdict_spill_bytes = 16u << 20;
+  // Called as each phase of diagnose() ends ("load", "rules", "figures", "verdicts": sentences,
+  // evidence and cited lines): the command line times them for the benchmark. Empty: not called.
   std::function<void(const char* phase)> on_phase;
   static DiagnosisParams from(const RuleParams& rules);
 };
@@ -147,14 +153,60 @@ struct AgentFigures {
   std::map<std::string, std::int64_t> offers_by_hour;
 };
 
+// What most readers of a diagnosis need of one failure: who, when, and what was decided. Its
+// texts are views into the owning Diagnosis (or literals), valid while a copy of it lives.
+struct FailureBrief {
+  std::int64_t id = 0;
+  TimeUs at = 0, at_end = 0;
+  std::string_view agent, kind, verdict, confidence, rule;
+  std::optional<std::int64_t> incident;
+};
+
+// The full verdicts of a diagnosis, in order, kept serialized: in memory while small, then in
+// an unlinked temporary file (in $TMPDIR, else /tmp), so that a diagnosis of a million
+// failures does not hold a million verdicts' texts and cited lines in memory. Built once, then
+// read: copies share the same store. Reading is not thread-safe. A failure to read back the
+// temporary file throws std::runtime_error (the commands report it as an internal error).
+class VerdictLog {
+ public:
+  explicit VerdictLog(size_t spill_bytes = 16u << 20);
+  Status append(const FailureVerdict& v);
+  // Writes out what append() still buffers; reading does it too, but cannot report a failure.
+  Status finish();
+  [[nodiscard]] size_t size() const;
+  [[nodiscard]] bool spilled() const;  // in a temporary file
+  [[nodiscard]] FailureVerdict get(size_t i) const;
+  // Calls fn with each verdict in order: a fresh copy, the callee's to change, valid during the call.
+  void for_each(const std::function<void(FailureVerdict&)>& fn) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
 struct Diagnosis {
-  std::vector<FailureVerdict> failures;
+  std::vector<FailureBrief> failures;  // in time order
+  VerdictLog verdicts;                 // the same failures in full, in the same order
   std::vector<Incident> incidents;
   std::vector<AgentFigures> agents;
   std::int64_t offers = 0;
   std::int64_t refusals = 0;  // non-benign failures
   std::map<std::string, std::int64_t> offers_by_hour;    // the whole team, "2026-03-14T09" -> n
   std::map<std::string, std::int64_t> refusals_by_hour;
+
+  // Appends one failure, brief and verdict (for callers that build a diagnosis by hand).
+  Status add(const FailureVerdict& v);
+  // A stable copy of `s` owned by this diagnosis and its copies.
+  std::string_view intern(std::string_view s);
+
+ private:
+  struct WordHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Words = std::unordered_set<std::string, WordHash, std::equal_to<>>;
+  std::shared_ptr<Words> words_ = std::make_shared<Words>();
 };
 
 // Runs the whole diagnosis over the database in one set-based pass.

@@ -1,6 +1,7 @@
 // Rendering a diagnosis: JSON (the stable contract, docs/diagnosis-json.md), CSV, text and the
 // case report (Markdown, HTML, JSON).
 #pragma once
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -21,7 +22,9 @@ Result<std::vector<CoverageEntry>> load_coverage(Store& store);
 
 constexpr const char* kDiagnosisSchema = "callaudit.diagnosis/1";
 
-void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage);
+// `edit`, when given, may change each verdict before it is written (redaction).
+void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage,
+                          const std::function<void(FailureVerdict&)>& edit = {});
 void write_diagnosis_csv(std::ostream& out, const Diagnosis& d);
 
 struct TextStyle {

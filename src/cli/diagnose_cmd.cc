@@ -61,9 +61,9 @@ int explain_failure(Env& env, Store& store, const Catalog& cat, const DiagnosisP
   traced.with_trace = true;  // explain shows every rule, fired or not
   auto d = run_diagnosis(env, store, cat, traced, false);
   if (!d.ok()) return static_cast<int>(Exit::input_error);
-  for (const auto& f : d->failures) {
-    if (f.id == id) {
-      write_explain_text(env.out, f, TextStyle{env.out_tty, &zone});
+  for (size_t i = 0; i < d->failures.size(); ++i) {
+    if (d->failures[i].id == id) {
+      write_explain_text(env.out, d->verdicts.get(i), TextStyle{env.out_tty, &zone});
       return 0;
     }
   }

@@ -71,7 +71,7 @@ int write_case_report(Env& env, const std::string& db, const std::string& patter
   clock.lap(env, "report");
   if (print_summary) {
     std::map<std::string, int> by;
-    for (const auto& f : d->failures) ++by[f.verdict];
+    for (const auto& f : d->failures) ++by[std::string(f.verdict)];
     env.out << fmt::format("{} failed offers out of {}: {} agent, {} system, {} configuration, {} benign, {} unknown; {} "
                            "incident{}\n",
                            d->failures.size(), d->offers, by["agent"], by["system"], by["configuration"], by["benign"],

@@ -104,9 +104,10 @@ struct Row {
   }
 };
 
+// The texts the rules read, interned in the diagnosis (a few distinct values each); the rest
+// of a failure's own row (name, call, queue, codes) is read with its cited line.
 struct FailureText {
-  std::string kind, kind_basis, confidence, reason, call, queue, agent_name;
-  std::optional<int> sip, q850;
+  std::string_view kind, kind_basis, confidence, reason;
 };
 
 }  // namespace
@@ -157,9 +158,10 @@ class ReadTransaction {
 Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisParams& p) {
   ReadTransaction txn(store);
   Diagnosis out;
+  out.verdicts = VerdictLog(p.verdict_spill_bytes);
   const auto& kinds = cat.codes.kinds;
-  auto kind_info = [&](const std::string& k) -> const KindInfo* {
-    auto it = kinds.find(k);
+  auto kind_info = [&](std::string_view k) -> const KindInfo* {
+    auto it = kinds.find(std::string(k));
     return it == kinds.end() ? nullptr : &it->second;
   };
 
@@ -191,7 +193,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     // failures need their texts.
     Statement q(store.db(),
                 "SELECT id, type, at, at_end, agent, agent_name, input_id, line, kind, kind_basis, confidence, reason,"
-                " call, queue, sip, q850, ring_ms, state, initiator"
+                " ring_ms, state, initiator"
                 " FROM events NOT INDEXED WHERE type IN ('result', 'state')");
     if (!q.ok()) return Status::error(q.error());
     auto view = [&](int col) { return q.text_view(col); };
@@ -207,8 +209,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         s.id = q.int64(0);
         s.at = q.int64(2);
         s.at_end = q.int64(3);
-        s.state = state_code(q.text_view(17));
-        s.initiator = initiator_code(q.text_view(18));
+        s.state = state_code(q.text_view(13));
+        s.initiator = initiator_code(q.text_view(14));
         s.order = q.int64(6) * (1LL << 32) + q.int64(7);
         changes[static_cast<size_t>(a)].push_back(s);
       } else {
@@ -222,18 +224,13 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         if (view(8) != "normal") {
           FailureText& t = texts.emplace_back();
           r.text = static_cast<std::int32_t>(texts.size() - 1);
-          t.kind.assign(view(8));
-          t.agent_name.assign(name);
-          t.kind_basis.assign(view(9));
-          t.confidence.assign(view(10));
-          t.reason.assign(view(11));
-          t.call.assign(view(12));
-          t.queue.assign(view(13));
-          if (!q.is_null(14)) t.sip = static_cast<int>(q.int64(14));
-          if (!q.is_null(15)) t.q850 = static_cast<int>(q.int64(15));
+          t.kind = out.intern(view(8));
+          t.kind_basis = out.intern(view(9));
+          t.confidence = out.intern(view(10));
+          t.reason = out.intern(view(11));
         }
-        if (!q.is_null(16)) {
-          r.ring_ms = q.int64(16);
+        if (!q.is_null(12)) {
+          r.ring_ms = q.int64(12);
           r.has_ring = true;
         }
         results.push_back(r);
@@ -263,42 +260,43 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     if (!r.failed()) continue;
     rows.push_back(&r);
   }
-  out.failures.resize(rows.size());
+  // What the rules decide, per failure: a brief (texts interned), and the few texts that only
+  // some rules make (R6's sentence and cited failures, the traces of `explain`).
+  std::vector<FailureBrief> briefs(rows.size());
+  std::vector<std::vector<RuleTrace>> traces(p.with_trace ? rows.size() : 0);
+  struct Setup {
+    std::string why;
+    std::vector<Evidence> evidence;
+  };
+  std::unordered_map<size_t, Setup> setups;  // R6 members
+  std::vector<std::string_view> agent_words;
+  agent_words.reserve(agent_ids.size());
+  for (const auto& a : agent_ids) agent_words.push_back(out.intern(a));
   corr.resize(rows.size());
   decided.assign(rows.size(), 0);
   r4.assign(rows.size(), false);
 
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = *rows[i];
-    FailureText& t = texts[static_cast<size_t>(r.text)];
-    FailureVerdict& v = out.failures[i];
+    const FailureText& t = texts[static_cast<size_t>(r.text)];
+    FailureBrief& v = briefs[i];
     v.id = r.id;
     v.at = r.at;
     v.at_end = r.at_end;
-    v.agent = agent_ids[static_cast<size_t>(r.agent)];
-    v.agent_name = t.agent_name.empty() ? agent_names[static_cast<size_t>(r.agent)] : std::move(t.agent_name);
-    v.call = std::move(t.call);
-    v.queue = std::move(t.queue);
-    v.line = r.line;
-    v.sip = t.sip;
-    v.q850 = t.q850;
-    v.ring_ms = r.ring();
-    v.code_kind = t.kind;
+    v.agent = agent_words[static_cast<size_t>(r.agent)];
     v.kind = t.kind;
     const KindInfo* ki = kind_info(t.kind);
     static const std::string kUnknown = "unknown", kLow = "low";
     const std::string& def_verdict = ki ? ki->verdict : kUnknown;
     const std::string& def_conf = t.confidence == "low" ? kLow : ki ? ki->confidence : kLow;
 
-    Failure f{r.id, r.agent, r.at, r.at_end, t.kind, t.reason, r.ring(), t.confidence == "low"};
+    Failure f{r.id, r.agent, r.at, r.at_end, std::string(t.kind), std::string(t.reason), r.ring(), t.confidence == "low"};
     // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
     if (t.kind_basis.rfind("cause ", 0) == 0) f.cause = t.kind_basis.substr(6);
-    v.reason = std::move(t.reason);
-    v.kind_basis = std::move(t.kind_basis);
     corr[i] = correlate(replay, f, p);
     const Correlation& c = corr[i];
 
-    auto trace = [&](const char* rule, bool fired, std::string why) { v.trace.push_back({rule, fired, std::move(why)}); };
+    auto trace = [&](const char* rule, bool fired, std::string why) { traces[i].push_back({rule, fired, std::move(why)}); };
     if (c.r1) {
       v.kind = "rejected_not_ready";
       v.verdict = "agent";
@@ -310,7 +308,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       if (p.with_trace) trace("R1", false,
             std::find(p.r1_causes.begin(), p.r1_causes.end(), f.cause) == p.r1_causes.end()
                 ? "applies to a cancelled ring (" + fmt::format("{}", fmt::join(p.r1_causes, ", ")) + "), not to '" +
-                      (f.cause.empty() ? t.kind : f.cause) + "'"
+                      (f.cause.empty() ? std::string(t.kind) : f.cause) + "'"
                 : "no non-system status change away from available within " + human_duration(p.r1_window) +
                       " before it");
     }
@@ -324,7 +322,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         if (p.with_trace) trace("R2", true, "the agent's own change to not-ready lies within " + human_duration(p.r2_window));
       } else {
         if (p.with_trace) trace("R2", false,
-              !applies ? "the default verdict of " + t.kind + " is " + def_verdict + ", not agent or unknown"
+              !applies ? "the default verdict of " + std::string(t.kind) + " is " + def_verdict + ", not agent or unknown"
                        : "no change to not-ready by the agent, a supervisor or unknown within " +
                              human_duration(p.r2_window));
       }
@@ -359,20 +357,18 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         if (p.with_trace) trace("R4", false, t.kind != "no_answer" ? "not a no-answer"
                            : !r.has_ring          ? "ring time unknown"
                                                  : "rang " + human_duration(r.ring_ms * 1000));
-        v.verdict = def_verdict;
-        v.confidence = def_conf;
+        v.verdict = out.intern(def_verdict);
+        v.confidence = out.intern(def_conf);
         v.rule = "default";
       }
     }
   }
 
-  std::vector<FailureText>().swap(texts);  // what the verdicts did not take
-
   // ---- R5 incidents: per class, a sliding window over open failures
   std::map<std::string, std::vector<size_t>> by_class;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (decided[i]) continue;
-    const KindInfo* ki = kind_info(out.failures[i].kind);
+    const KindInfo* ki = kind_info(briefs[i].kind);
     if (ki && !ki->cls.empty()) by_class[ki->cls].push_back(i);
   }
   std::vector<std::int64_t> incident_of(rows.size(), 0);
@@ -411,11 +407,13 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       inc.cls = cls;
       inc.from = rows[idx[k]]->at;
       inc.to = rows[idx[e]]->at_end;
-      std::set<std::string> agents;
-      std::map<std::string, int> kind_count;
+      std::set<std::string, std::less<>> agents;
+      std::map<std::string, int, std::less<>> kind_count;
       for (size_t m = k; m <= e; ++m) {
-        agents.insert(out.failures[idx[m]].agent);
-        ++kind_count[out.failures[idx[m]].kind];
+        agents.emplace(briefs[idx[m]].agent);
+        auto kc = kind_count.find(briefs[idx[m]].kind);
+        if (kc == kind_count.end()) kc = kind_count.emplace(std::string(briefs[idx[m]].kind), 0).first;
+        ++kc->second;
       }
       inc.agents = static_cast<int>(agents.size());
       inc.agent_ids.assign(agents.begin(), agents.end());
@@ -437,10 +435,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       if (inc.agents >= p.r5_min_agents) {
         for (size_t m = k; m <= e; ++m) {
           size_t i = idx[m];
-          FailureVerdict& v = out.failures[i];
+          FailureBrief& v = briefs[i];
           incident_of[i] = inc.id;
           v.incident = inc.id;
-          std::string before = v.verdict;
           if (v.verdict == "agent" || v.verdict == "unknown" || (r4[i] && cls == "reachability")) {
             v.verdict = "system";
           }
@@ -448,7 +445,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
             v.confidence = "high";
             v.rule = "R5";
           }
-          if (p.with_trace) v.trace.push_back({"R5", true,
+          if (p.with_trace) traces[i].push_back({"R5", true,
                              fmt::format("incident {}: {} failures from {} agents within {}", inc.id, inc.failures,
                                          inc.agents, human_duration(p.r5_span))});
         }
@@ -463,7 +460,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     if (incident_of[i]) incident_members[static_cast<size_t>(incident_of[i] - 1)].push_back(i);
   for (size_t i = 0; i < rows.size(); ++i)
     if (!decided[i] && !incident_of[i])
-      if (p.with_trace) out.failures[i].trace.push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
+      if (p.with_trace) traces[i].push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
                                                         " or more agents within " + human_duration(p.r5_span)});
 
   // ---- R6 one agent's setup
@@ -474,10 +471,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::map<int, std::vector<size_t>> setup;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (decided[i] || incident_of[i]) continue;
-    if (std::find(p.r6_kinds.begin(), p.r6_kinds.end(), out.failures[i].kind) != p.r6_kinds.end())
+    if (std::find(p.r6_kinds.begin(), p.r6_kinds.end(), briefs[i].kind) != p.r6_kinds.end())
       setup[rows[i]->agent].push_back(i);
   }
-  std::set<size_t> r6_members;
   for (auto& [agent, idx] : setup) {
     if (static_cast<int>(idx.size()) < p.r6_min_failures) continue;
     TimeUs from = rows[idx.front()]->at, to = rows[idx.back()]->at_end;
@@ -489,103 +485,34 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         break;
       }
     if (!others_answered) continue;
-    std::set<std::string> ks;
-    for (size_t i : idx) ks.insert(out.failures[i].kind);
+    std::set<std::string, std::less<>> ks;
+    for (size_t i : idx) ks.emplace(briefs[i].kind);
     for (size_t i : idx) {
-      FailureVerdict& v = out.failures[i];
+      FailureBrief& v = briefs[i];
       v.verdict = "configuration";
       v.confidence = "high";
       v.rule = "R6";
-      r6_members.insert(i);
-      if (p.with_trace) v.trace.push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
-      Vars vars = {{"agent", v.agent},
-                                                 {"n", std::to_string(idx.size())},
-                                                 {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
+      if (p.with_trace) traces[i].push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
+      Vars vars = {{"agent", std::string(v.agent)},
+                   {"n", std::to_string(idx.size())},
+                   {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
       std::string fallback;
-      v.why = render(template_of(p, "r6", fallback), vars);
+      Setup& s = setups[i];
+      s.why = render(template_of(p, "r6", fallback), vars);
       int cited = 0;
       for (size_t o : idx)
         if (o != i && cited < 3) {
-          v.evidence.push_back({"cause", out.failures[o].id, "another setup failure of this agent", "", 0, 0, ""});
+          s.evidence.push_back({"cause", briefs[o].id, "another setup failure of this agent", "", 0, 0, ""});
           ++cited;
         }
     }
   }
   for (size_t i = 0; i < rows.size(); ++i)
-    if (!decided[i] && !incident_of[i] && !r6_members.count(i))
-      if (p.with_trace) out.failures[i].trace.push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
+    if (!decided[i] && !incident_of[i] && !setups.count(i))
+      if (p.with_trace) traces[i].push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
                                                         " setup failures for this agent, or nobody else answered"});
 
   if (p.on_phase) p.on_phase("rules");
-  // ---- evidence and why
-  std::string fallback_template;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    FailureVerdict& v = out.failures[i];
-    const Correlation& c = corr[i];
-    const Row& r = *rows[i];
-    const KindInfo* ki = kind_info(v.kind);
-    Vars vars = {
-        {"agent", v.agent},
-        {"kind", v.kind},
-        {"kind_title", ki ? ki->title : v.kind},
-        {"reason", v.reason.empty() ? v.code_kind : v.reason},
-        {"basis", v.kind_basis},
-        {"verdict", v.verdict},
-        {"ring", r.has_ring ? human_duration(r.ring_ms * 1000) : "?"}};
-    const StateChange* cause = v.rule == "R1" ? c.r1 : v.rule == "R2" ? c.r2 : v.rule == "R3" ? c.at_offer : nullptr;
-    // the failure itself, its cause, the state at the offer, the consequences, 3 other agents (R5)
-    v.evidence.reserve(v.evidence.size() + 3 + c.consequences.size() + (v.rule == "R5" ? 3 : 0));
-    // the sentence's template, to format only the times it shows
-    const std::string* tmpl = nullptr;
-    if (v.why.empty()) {
-      std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);
-      if (v.rule == "R5" && v.incident && out.incidents[static_cast<size_t>(*v.incident - 1)].cls == "access")
-        key = "r5_access";
-      tmpl = &template_of(p, key, fallback_template);
-    }
-    auto shown = [&](const char* var) { return tmpl && tmpl->find(std::string("{") + var + "}") != std::string::npos; };
-    if (cause) {
-      vars["initiator"] = kInitiators[cause->initiator];
-      TimeUs d = cause->at - r.at;
-      if (cause->at >= r.at && cause->at <= r.at_end && r.at_end != r.at)
-        vars["delta"] = "within the same minute as";  // a minute-precision failure time
-      else if (cause->at > r.at_end)
-        vars["delta"] = human_duration(cause->at - r.at_end) + " after";
-      else
-        vars["delta"] = d < 0 ? human_duration(-d) + " before" : "at the moment of";
-      if (v.rule == "R1") vars["delta"] = human_duration(r.at - cause->at);
-      if (shown("since")) vars["since"] = format_utc(cause->at);
-      vars["ago"] = human_duration(r.at - cause->at);
-      vars["state_id"] = std::to_string(cause->id);
-      v.evidence.push_back({"cause", cause->id, "", "", 0, 0, ""});
-    }
-    if (v.rule == "default" || v.rule == "R4" || v.rule == "R5")
-      v.evidence.insert(v.evidence.begin(), {"cause", v.id, "the failure itself", "", 0, 0, ""});
-    else
-      v.evidence.insert(v.evidence.begin(), {"context", v.id, "the failure itself", "", 0, 0, ""});
-    if (c.at_offer && c.at_offer != cause) v.evidence.push_back({"context", c.at_offer->id, "state at the offer", "", 0, 0, ""});
-    for (const StateChange* s : c.consequences)
-      v.evidence.push_back({"consequence", s->id, "set by the platform after the failure", "", 0, 0, ""});
-    if (v.rule == "R5" && v.incident) {
-      const Incident& inc = out.incidents[static_cast<size_t>(*v.incident - 1)];
-      vars["incident_agents"] = std::to_string(inc.agents);
-      vars["incident_failures"] = std::to_string(inc.failures);
-      if (shown("from")) vars["from"] = format_utc(inc.from);
-      if (shown("to")) vars["to"] = format_utc(inc.to);
-      int cited = 0;
-      for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
-        if (cited >= 3) break;
-        if (out.failures[o].agent != v.agent) {
-          v.evidence.push_back({"cause", out.failures[o].id, "the same failure at another agent", "", 0, 0, ""});
-          ++cited;
-        }
-      }
-    }
-    if (tmpl) {
-      if (cause) vars["state"] = kStateNames[cause->state];
-      v.why = render(*tmpl, vars);
-    }
-  }
 
   // ---- per-agent figures: counted by agent index and hour number, named at the end
   constexpr TimeUs kHour = 3600 * kUsPerSecond;
@@ -607,12 +534,12 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     ++out.offers;
   }
   for (size_t i = 0; i < rows.size(); ++i) {
-    const FailureVerdict& v = out.failures[i];
+    const FailureBrief& v = briefs[i];
     size_t ai = static_cast<size_t>(rows[i]->agent);
     Counts& a = counts[ai];
     seen[ai] = true;
     ++a.failures;
-    ++a.by_verdict[v.verdict];
+    ++a.by_verdict[std::string(v.verdict)];
     if (v.verdict != "benign") {
       ++a.refusals;
       TimeUs h = v.at - v.at % kHour;
@@ -653,80 +580,202 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     a.refusals_by_hour = named(c.refusals_by_hour);
     out.agents.push_back(std::move(a));
   }
+  if (p.on_phase) p.on_phase("figures");
 
-  if (p.on_phase) p.on_phase("evidence and figures");
-  // ---- fill evidence lines: each cited event read once, by id in ascending order
+  // ---- the verdicts in full, in time order, one batch at a time: sentence, evidence and the
+  // cited lines are made for a batch, written to the verdict log and dropped, so that memory
+  // holds the briefs and one batch, not every failure's texts.
+  std::vector<size_t> by_time(rows.size());
+  for (size_t i = 0; i < by_time.size(); ++i) by_time[i] = i;
+  std::sort(by_time.begin(), by_time.end(), [&](size_t a, size_t b) {
+    return briefs[a].at != briefs[b].at ? briefs[a].at < briefs[b].at : briefs[a].id < briefs[b].id;
+  });
+  std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)
   {
-    std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)
     Statement in(store.db(), "SELECT id, path, format FROM inputs");
     while (in.step()) inputs[in.int64(0)] = {in.text(1), in.text(2)};
-    std::vector<std::int64_t> ids;
-    for (const auto& v : out.failures)
+  }
+  // a cited line, and for a failure's own line the rest of its row
+  Statement range(store.db(),
+                  "SELECT input_id, line, at, raw, agent_name, call, queue, sip, q850, id FROM events"
+                  " WHERE id >= ?1 AND id <= ?2 ORDER BY id");
+  Statement point(store.db(), "SELECT input_id, line, at, raw, agent_name, call, queue, sip, q850 FROM events WHERE id = ?");
+  if (!range.ok()) return Status::error(range.error());
+  if (!point.ok()) return Status::error(point.error());
+  struct Cited {
+    std::int64_t input_id = 0, line = 0;
+    TimeUs at = 0;
+    std::string raw, agent_name, call, queue;
+    std::optional<int> sip, q850;
+    bool found = false;
+  };
+  auto read_cited = [](const Statement& q) {
+    Cited c{q.int64(0), q.int64(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.text(6), std::nullopt, std::nullopt, true};
+    if (!q.is_null(7)) c.sip = static_cast<int>(q.int64(7));
+    if (!q.is_null(8)) c.q850 = static_cast<int>(q.int64(8));
+    return c;
+  };
+  std::vector<std::int64_t> ids;
+  std::vector<Cited> cited;
+  std::vector<FailureVerdict> batch;
+  std::string fallback_template;
+  constexpr size_t kBatch = 2048;
+  out.failures.reserve(rows.size());
+  for (size_t b0 = 0; b0 < by_time.size(); b0 += kBatch) {
+    const size_t b1 = std::min(by_time.size(), b0 + kBatch);
+    batch.clear();
+    batch.resize(b1 - b0);
+    for (size_t k = b0; k < b1; ++k) {
+      const size_t i = by_time[k];
+      FailureVerdict& v = batch[k - b0];
+      const FailureBrief& brief = briefs[i];
+      const Row& r = *rows[i];
+      const FailureText& t = texts[static_cast<size_t>(r.text)];
+      const Correlation& c = corr[i];
+      v.id = r.id;
+      v.at = r.at;
+      v.at_end = r.at_end;
+      v.agent = agent_ids[static_cast<size_t>(r.agent)];
+      v.line = r.line;
+      v.ring_ms = r.ring();
+      v.code_kind = t.kind;
+      v.kind = brief.kind;
+      v.reason = t.reason;
+      v.kind_basis = t.kind_basis;
+      v.verdict = brief.verdict;
+      v.confidence = brief.confidence;
+      v.rule = brief.rule;
+      v.incident = brief.incident;
+      if (p.with_trace) v.trace = std::move(traces[i]);
+      if (auto s = setups.find(i); s != setups.end()) {
+        v.why = std::move(s->second.why);
+        v.evidence = std::move(s->second.evidence);
+      }
+      const KindInfo* ki = kind_info(v.kind);
+      Vars vars = {
+          {"agent", v.agent},
+          {"kind", v.kind},
+          {"kind_title", ki ? ki->title : v.kind},
+          {"reason", v.reason.empty() ? v.code_kind : v.reason},
+          {"basis", v.kind_basis},
+          {"verdict", v.verdict},
+          {"ring", r.has_ring ? human_duration(r.ring_ms * 1000) : "?"}};
+      const StateChange* cause = v.rule == "R1" ? c.r1 : v.rule == "R2" ? c.r2 : v.rule == "R3" ? c.at_offer : nullptr;
+      // the failure itself, its cause, the state at the offer, the consequences, 3 other agents (R5)
+      v.evidence.reserve(v.evidence.size() + 3 + c.consequences.size() + (v.rule == "R5" ? 3 : 0));
+      // the sentence's template, to format only the times it shows
+      const std::string* tmpl = nullptr;
+      if (v.why.empty()) {
+        std::string key = v.rule == "default" ? "default" : v.rule == "R5" ? "r5" : std::string(1, 'r') + v.rule.substr(1);
+        if (v.rule == "R5" && v.incident && out.incidents[static_cast<size_t>(*v.incident - 1)].cls == "access")
+          key = "r5_access";
+        tmpl = &template_of(p, key, fallback_template);
+      }
+      auto shown = [&](const char* var) { return tmpl && tmpl->find(std::string("{") + var + "}") != std::string::npos; };
+      if (cause) {
+        vars["initiator"] = kInitiators[cause->initiator];
+        TimeUs d = cause->at - r.at;
+        if (cause->at >= r.at && cause->at <= r.at_end && r.at_end != r.at)
+          vars["delta"] = "within the same minute as";  // a minute-precision failure time
+        else if (cause->at > r.at_end)
+          vars["delta"] = human_duration(cause->at - r.at_end) + " after";
+        else
+          vars["delta"] = d < 0 ? human_duration(-d) + " before" : "at the moment of";
+        if (v.rule == "R1") vars["delta"] = human_duration(r.at - cause->at);
+        if (shown("since")) vars["since"] = format_utc(cause->at);
+        vars["ago"] = human_duration(r.at - cause->at);
+        vars["state_id"] = std::to_string(cause->id);
+        v.evidence.push_back({"cause", cause->id, "", "", 0, 0, ""});
+      }
+      if (v.rule == "default" || v.rule == "R4" || v.rule == "R5")
+        v.evidence.insert(v.evidence.begin(), {"cause", v.id, "the failure itself", "", 0, 0, ""});
+      else
+        v.evidence.insert(v.evidence.begin(), {"context", v.id, "the failure itself", "", 0, 0, ""});
+      if (c.at_offer && c.at_offer != cause) v.evidence.push_back({"context", c.at_offer->id, "state at the offer", "", 0, 0, ""});
+      for (const StateChange* s : c.consequences)
+        v.evidence.push_back({"consequence", s->id, "set by the platform after the failure", "", 0, 0, ""});
+      if (v.rule == "R5" && v.incident) {
+        const Incident& inc = out.incidents[static_cast<size_t>(*v.incident - 1)];
+        vars["incident_agents"] = std::to_string(inc.agents);
+        vars["incident_failures"] = std::to_string(inc.failures);
+        if (shown("from")) vars["from"] = format_utc(inc.from);
+        if (shown("to")) vars["to"] = format_utc(inc.to);
+        int n = 0;
+        for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
+          if (n >= 3) break;
+          if (briefs[o].agent != brief.agent) {
+            v.evidence.push_back({"cause", briefs[o].id, "the same failure at another agent", "", 0, 0, ""});
+            ++n;
+          }
+        }
+      }
+      if (tmpl) {
+        if (cause) vars["state"] = kStateNames[cause->state];
+        v.why = render(*tmpl, vars);
+      }
+    }
+    // the batch's cited lines, each read once in ascending id order: runs of close ids (at
+    // least cited_scan_share of the events between them cited) by one pass over the run's id
+    // range, lone ones by a lookup each, fewer B-tree descents than one lookup per line
+    ids.clear();
+    for (const auto& v : batch)
       for (const auto& e : v.evidence) ids.push_back(e.event_id);
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    struct Cited {
-      std::int64_t input_id, line;
-      TimeUs at;
-      std::string raw;
-    };
-    std::vector<Cited> cited(ids.size());
-    std::vector<bool> found(ids.size(), false);
-    // Few cited lines among many events: one lookup each. Many (a large log, where most
-    // failures cite their own line and the states around them): one pass over the id range
-    // in rowid order is cheaper than as many B-tree descents.
-    std::int64_t events = 0;
-    if (Statement n(store.db(), "SELECT coalesce(max(id), 0) FROM events"); n.ok() && n.step()) events = n.int64(0);
-    const bool one_pass =
-        !ids.empty() && static_cast<double>(ids.size()) >= p.cited_scan_share * static_cast<double>(events);
-    if (one_pass) {
-      Statement q(store.db(), "SELECT id, input_id, line, at, raw FROM events WHERE id >= ?1 AND id <= ?2 ORDER BY id");
-      if (!q.ok()) return Status::error(q.error());
-      q.bind(1, ids.front()).bind(2, ids.back());
-      size_t k = 0;
-      while (k < ids.size() && q.step()) {
-        const std::int64_t id = q.int64(0);
-        while (k < ids.size() && ids[k] < id) ++k;
-        if (k < ids.size() && ids[k] == id) {
-          cited[k] = {q.int64(1), q.int64(2), q.int64(3), q.text(4)};
-          found[k] = true;
-          ++k;
+    cited.assign(ids.size(), Cited{});
+    const double gap = p.cited_scan_share > 0 ? 1.0 / p.cited_scan_share : 1e300;
+    for (size_t k0 = 0; k0 < ids.size();) {
+      size_t k1 = k0 + 1;  // the run is [k0, k1)
+      while (k1 < ids.size() && static_cast<double>(ids[k1] - ids[k1 - 1]) <= gap) ++k1;
+      if (k1 - k0 > 1) {
+        range.bind(1, ids[k0]).bind(2, ids[k1 - 1]);
+        size_t k = k0;
+        while (k < k1 && range.step()) {
+          const std::int64_t id = range.int64(9);
+          while (k < k1 && ids[k] < id) ++k;
+          if (k < k1 && ids[k] == id) {
+            cited[k] = read_cited(range);
+            ++k;
+          }
         }
+        if (range.status() != SQLITE_ROW && range.status() != SQLITE_DONE) return Status::error(range.error());
+        range.reset();
+      } else {
+        point.bind(1, ids[k0]);
+        if (point.step()) cited[k0] = read_cited(point);
+        if (point.status() != SQLITE_ROW && point.status() != SQLITE_DONE) return Status::error(point.error());
+        point.reset();
       }
-      if (q.status() != SQLITE_ROW && q.status() != SQLITE_DONE) return Status::error(q.error());
-    } else {
-      Statement q(store.db(), "SELECT input_id, line, at, raw FROM events WHERE id = ?");
-      if (!q.ok()) return Status::error(q.error());
-      for (size_t k = 0; k < ids.size(); ++k) {
-        q.bind(1, ids[k]);
-        if (q.step()) {
-          cited[k] = {q.int64(0), q.int64(1), q.int64(2), q.text(3)};
-          found[k] = true;
-        }
-        q.reset();
-      }
+      k0 = k1;
     }
-    for (auto& v : out.failures) {
+    for (size_t k = b0; k < b1; ++k) {
+      FailureVerdict& v = batch[k - b0];
       for (auto& e : v.evidence) {
-        size_t k = static_cast<size_t>(std::lower_bound(ids.begin(), ids.end(), e.event_id) - ids.begin());
-        if (!found[k]) continue;
-        const Cited& c = cited[k];
-        auto in_it = inputs.find(c.input_id);
+        size_t at = static_cast<size_t>(std::lower_bound(ids.begin(), ids.end(), e.event_id) - ids.begin());
+        const Cited& ct = cited[at];
+        if (!ct.found) continue;
+        auto in_it = inputs.find(ct.input_id);
         if (in_it != inputs.end()) e.file = in_it->second.first;
-        e.line = c.line;
-        e.at = c.at;
-        e.text = c.raw;
+        e.line = ct.line;
+        e.at = ct.at;
+        e.text = ct.raw;
         if (e.event_id == v.id) {
           v.file = e.file;
           v.raw = e.text;
           if (in_it != inputs.end()) v.format = in_it->second.second;
+          v.agent_name = ct.agent_name.empty() ? agent_names[static_cast<size_t>(rows[by_time[k]]->agent)] : ct.agent_name;
+          v.call = ct.call;
+          v.queue = ct.queue;
+          v.sip = ct.sip;
+          v.q850 = ct.q850;
         }
       }
+      if (Status s = out.verdicts.append(v); !s.ok()) return s;
+      out.failures.push_back(briefs[by_time[k]]);
     }
   }
-  std::sort(out.failures.begin(), out.failures.end(),
-            [](const FailureVerdict& a, const FailureVerdict& b) { return a.at != b.at ? a.at < b.at : a.id < b.id; });
-  if (p.on_phase) p.on_phase("cited lines");
+  if (Status s = out.verdicts.finish(); !s.ok()) return s;
+  if (p.on_phase) p.on_phase("verdicts");
   return out;
 }
 
@@ -755,32 +804,38 @@ Status save_diagnosis(Store& store, const Diagnosis& d) {
     if (inc.status() != SQLITE_DONE) return fail(inc);
     inc.reset();
   }
-  // In id order, so that both tables grow at their end instead of splitting pages all over.
-  std::vector<const FailureVerdict*> by_id;
-  by_id.reserve(d.failures.size());
-  for (const auto& f : d.failures) by_id.push_back(&f);
-  std::sort(by_id.begin(), by_id.end(), [](const FailureVerdict* a, const FailureVerdict* b) { return a->id < b->id; });
+  // In id order, so that both tables grow at their end instead of splitting pages all over
+  // (time order, in which the verdicts are kept, is nearly the same for one input).
+  std::vector<size_t> by_id(d.failures.size());
+  for (size_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+  std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) { return d.failures[a].id < d.failures[b].id; });
   Statement dg(store.db(),
                "INSERT INTO diagnosis (failure_id, kind, verdict, confidence, rule, why, incident_id)"
                " VALUES (?,?,?,?,?,?,?)");
   Statement ev(store.db(), "INSERT INTO evidence (failure_id, role, event_id, note) VALUES (?,?,?,?)");
   if (!dg.ok()) return fail(dg);
   if (!ev.ok()) return fail(ev);
-  for (const FailureVerdict* f : by_id) {
-    // the bound texts outlive each step: no copies
-    dg.bind(1, f->id).bind_static(2, f->kind).bind_static(3, f->verdict).bind_static(4, f->confidence);
-    dg.bind_static(5, f->rule).bind_static(6, f->why).bind(7, f->incident);
-    if (dg.step(), dg.status() != SQLITE_DONE) return fail(dg);
-    dg.reset();
-    for (const auto& e : f->evidence) {
-      ev.bind(1, f->id).bind_static(2, e.role).bind(3, e.event_id);
-      if (e.note.empty())
-        ev.bind_null(4);
-      else
-        ev.bind_static(4, e.note);
-      if (ev.step(), ev.status() != SQLITE_DONE) return fail(ev);
-      ev.reset();
+  try {
+    for (size_t k : by_id) {
+      const FailureVerdict f = d.verdicts.get(k);
+      // the bound texts outlive each step: no copies
+      dg.bind(1, f.id).bind_static(2, f.kind).bind_static(3, f.verdict).bind_static(4, f.confidence);
+      dg.bind_static(5, f.rule).bind_static(6, f.why).bind(7, f.incident);
+      if (dg.step(), dg.status() != SQLITE_DONE) return fail(dg);
+      dg.reset();
+      for (const auto& e : f.evidence) {
+        ev.bind(1, f.id).bind_static(2, e.role).bind(3, e.event_id);
+        if (e.note.empty())
+          ev.bind_null(4);
+        else
+          ev.bind_static(4, e.note);
+        if (ev.step(), ev.status() != SQLITE_DONE) return fail(ev);
+        ev.reset();
+      }
     }
+  } catch (const std::exception& e) {
+    (void)store.exec("ROLLBACK; PRAGMA foreign_keys = ON;");
+    return Status::error(e.what());
   }
   Status done = store.exec("COMMIT");
   if (!done.ok()) (void)store.exec("ROLLBACK");

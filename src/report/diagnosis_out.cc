@@ -229,13 +229,15 @@ void write_periods(JsonWriter& w, const std::map<std::string, std::int64_t>& off
 
 }  // namespace
 
-void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage) {
+void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage,
+                          const std::function<void(FailureVerdict&)>& edit) {
   JsonWriter w(out);
   TimeText time;
   w.begin_object();
   w.field("schema", kDiagnosisSchema);
   w.key("failures").begin_array();
-  for (const auto& f : d.failures) {
+  d.verdicts.for_each([&](FailureVerdict& f) {
+    if (edit) edit(f);
     w.begin_object();
     w.field("id", f.id);
     w.field("at", time.utc(f.at));
@@ -269,7 +271,7 @@ void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vect
     w.field("code_kind", f.code_kind);
     w.field("ring_ms", f.ring_ms);
     w.end_object();
-  }
+  });
   w.end_array();
   w.key("incidents").begin_array();
   for (const auto& i : d.incidents) {
@@ -362,7 +364,7 @@ void write_diagnosis_csv(std::ostream& out, const Diagnosis& d) {
   TimeText time;
   b << "id,at,agent,agent_name,call,kind,verdict,confidence,rule,sip,q850,vendor_reason,ring_ms,incident,file,line,"
        "why\n";
-  for (const auto& f : d.failures) {
+  d.verdicts.for_each([&](const FailureVerdict& f) {
     b.number(f.id) << ',' << time.utc(f.at) << ',';
     csv_cell(b, f.agent);
     b << ',';
@@ -386,7 +388,7 @@ void write_diagnosis_csv(std::ostream& out, const Diagnosis& d) {
     csv_cell(b, f.why);
     b << '\n';
     b.maybe_flush();
-  }
+  });
 }
 
 std::string show_time(TimeUs t, const TextStyle& style) {
@@ -407,7 +409,7 @@ std::string paint(const TextStyle& s, const char* code, const std::string& text)
   return s.color ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
 }
 
-const char* verdict_color(const std::string& v) {
+const char* verdict_color(std::string_view v) {
   return v == "agent" ? "33" : v == "system" ? "31" : v == "configuration" ? "35" : v == "benign" ? "32" : "2";
 }
 
@@ -448,7 +450,7 @@ void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vect
   Buffered b(out);
   TimeText time, time2;
   std::map<std::string, int> by_verdict;
-  for (const auto& f : d.failures) ++by_verdict[f.verdict];
+  for (const auto& f : d.failures) ++by_verdict[std::string(f.verdict)];
   paint(b, style, "1", fmt::format("{} failed offers out of {} offers", d.failures.size(), d.offers));
   b << ": ";
   bool first = true;
@@ -467,13 +469,13 @@ void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vect
     paint(b, style, verdict_color(i.verdict), i.verdict);
     b << "\n  " << i.why << '\n';
   }
-  std::map<std::string, std::vector<const FailureVerdict*>> by_agent;
-  for (const auto& f : d.failures) by_agent[f.agent].push_back(&f);
+  std::map<std::string_view, std::vector<size_t>> by_agent;  // indexes into the verdicts
+  for (size_t i = 0; i < d.failures.size(); ++i) by_agent[d.failures[i].agent].push_back(i);
   std::map<std::string_view, const AgentFigures*> figures;  // the last entry of an agent counts
   for (const auto& a : d.agents) figures[a.agent] = &a;
   std::string rates;
   for (const auto& [agent, list] : by_agent) {
-    const std::string& name = list.front()->agent_name;
+    const std::string name = d.verdicts.get(list.front()).agent_name;
     rates.clear();
     if (auto it = figures.find(agent); it != figures.end()) {
       const AgentFigures& a = *it->second;
@@ -481,9 +483,11 @@ void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vect
                      100 * rate(a.refusals, a.offers), a.offers, 100 * rate(d.refusals, d.offers));
     }
     b << '\n';
-    paint(b, style, "1", "agent " + agent + (name.empty() ? "" : " (" + name + ")"));
+    paint(b, style, "1", "agent " + std::string(agent) + (name.empty() ? "" : " (" + name + ")"));
     b << rates << '\n';
-    for (const auto* f : list) {
+    for (size_t i : list) {
+      const FailureVerdict v = d.verdicts.get(i);
+      const FailureVerdict* f = &v;
       char id[24];
       auto r = std::to_chars(id, id + sizeof id, f->id);
       b << "  #";

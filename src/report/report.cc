@@ -290,7 +290,7 @@ std::vector<std::string> names_to_redact(Store& store) {
 
 namespace {
 
-std::string html(const std::string& s) {
+std::string html(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
@@ -325,7 +325,7 @@ std::string html(const std::string& s) {
 // inside a code span, and the table splits cells before the span is read, so a backslash
 // right before a '|' is doubled to keep the pipe escaped (the cell then shows one backslash
 // more than the input had: the table stays whole). Outside tables nothing is escaped.
-std::string md_code(const std::string& s, bool in_table = true) {
+std::string md_code(std::string_view s, bool in_table = true) {
   std::string out;
   size_t backslashes = 0;  // the run of backslashes just written
   for (char c : s) {
@@ -351,7 +351,7 @@ std::string md_code(const std::string& s, bool in_table = true) {
 // Text that Markdown shows as written: every character with a meaning (emphasis, links, raw
 // HTML, entities, table pipes, code) is backslash-escaped, the backslash itself too; line
 // ends become spaces so a table row stays one line.
-std::string md_text(const std::string& s) {
+std::string md_text(std::string_view s) {
   std::string out;
   for (char c : s) {
     if (c == '\\' || c == '|' || c == '*' || c == '_' || c == '<' || c == '>' || c == '[' || c == ']' || c == '`' ||
@@ -377,7 +377,7 @@ struct Summary {
 
 Summary summarize(const Diagnosis& d) {
   Summary s;
-  for (const auto& f : d.failures) ++s.by_verdict[f.verdict];
+  for (const auto& f : d.failures) ++s.by_verdict[std::string(f.verdict)];
   s.team_rate = d.offers ? static_cast<double>(d.refusals) / static_cast<double>(d.offers) : 0;
   std::string top;
   int best = -1;
@@ -574,7 +574,7 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
   }
   write_rates_md(out, d);
   out << "\n## Failures\n\n";
-  for (const auto& f : d.failures) {
+  d.verdicts.for_each([&](const FailureVerdict& f) {
     out << fmt::format("### #{} — agent {} — {} — **{}** ({}, {})\n\n", f.id, md_text(f.agent), show_time(f.at, st),
                        f.verdict, f.confidence, f.rule);
     out << fmt::format("Kind `{}` from {}; vendor reason {}.", f.kind, md_text(R(f.kind_basis)),
@@ -584,7 +584,7 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
     for (const auto& e : f.evidence)
       out << fmt::format("| {} | {}:{} | {} |\n", e.role, md_text(e.file), e.line, md_code(R(e.text)));
     out << "\n";
-  }
+  });
   out << "## Coverage\n\n| input | format | lines | parsed | unmatched | zone |\n|---|---|---:|---:|---:|---|\n";
   for (const auto& c : cov)
     out << fmt::format("| {} | {} | {} | {} | {} | {} |\n", md_text(c.input.path), c.input.format, c.input.lines,
@@ -599,7 +599,7 @@ void write_md(std::ostream& out, const Diagnosis& d, const std::vector<CoverageE
   }
 }
 
-const char* verdict_color(const std::string& v) {
+const char* verdict_color(std::string_view v) {
   return v == "agent" ? "#d98c00" : v == "system" ? "#c62828" : v == "configuration" ? "#6a1b9a"
                                     : v == "benign" ? "#2e7d32" : "#607d8b";
 }
@@ -866,7 +866,7 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
     std::vector<std::string> agents;
     for (const auto& a : d.agents) agents.push_back(a.agent);
     for (const auto& f : d.failures)
-      if (std::find(agents.begin(), agents.end(), f.agent) == agents.end()) agents.push_back(f.agent);
+      if (std::find(agents.begin(), agents.end(), f.agent) == agents.end()) agents.emplace_back(f.agent);
     // the label gutter fits the longest agent id, up to 32 characters (longer ones are cut;
     // the whole id is the label's tooltip)
     size_t longest = 4;
@@ -935,7 +935,7 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
   write_rates_html(out, d, s.team_rate);
 
   out << "<h2 id=\"failures\">Failures</h2>\n";
-  for (const auto& f : d.failures) {
+  d.verdicts.for_each([&](const FailureVerdict& f) {
     out << fmt::format("<div class=\"f\" style=\"border-color:{}\"><p><strong>#{}</strong> agent {} — {} — <span "
                        "class=\"v\" style=\"background:{}\">{}</span> ({}, {}) — <code>{}</code>{}</p>\n",
                        verdict_color(f.verdict), f.id, html(f.agent), html(show_time(f.at, st)),
@@ -946,7 +946,7 @@ void write_html(std::ostream& out, const Diagnosis& d, const std::vector<Coverag
       out << fmt::format("<tr><td>{}</td><td>{}:{}</td><td><code>{}</code></td></tr>\n", html(e.role), html(e.file),
                          e.line, html(R(e.text)));
     out << "</table></div>\n";
-  }
+  });
 
   out << "<h2 id=\"coverage\">Coverage</h2>\n<table><tr><th>input</th><th>format</th><th>lines</th><th>parsed</th>"
          "<th>unmatched</th><th>zone</th></tr>\n";
@@ -978,8 +978,8 @@ void write_report(std::ostream& out, const Diagnosis& d, const std::vector<Cover
       write_diagnosis_json(out, d, coverage);
       return;
     }
-    Diagnosis r = d;
-    for (auto& f : r.failures) {
+    Diagnosis r = d;  // shares the verdicts, each redacted as it is written
+    auto edit = [&](FailureVerdict& f) {
       f.agent_name = redact(f.agent_name);
       f.call = redact(f.call);
       f.why = redact(f.why);
@@ -987,7 +987,7 @@ void write_report(std::ostream& out, const Diagnosis& d, const std::vector<Cover
       f.raw = redact(f.raw);
       f.kind_basis = redact(f.kind_basis);
       for (auto& e : f.evidence) e.text = redact(e.text);
-    }
+    };
     for (auto& i : r.incidents) i.why = redact(i.why);
     for (auto& a : r.agents) a.name = redact(a.name);
     std::vector<CoverageEntry> c = coverage;
@@ -995,7 +995,7 @@ void write_report(std::ostream& out, const Diagnosis& d, const std::vector<Cover
       for (auto& s : e.samples) s.second = redact(s.second);
       for (auto& w : e.whys) w = redact(w);
     }
-    write_diagnosis_json(out, r, c);
+    write_diagnosis_json(out, r, c, edit);
   } else {
     write_md(out, d, coverage, opts, redact);
   }

@@ -65,8 +65,12 @@ Result<StateBands> load_state_bands(Store& store, const Diagnosis& d, const Stat
   out.failures_total = static_cast<std::int64_t>(d.failures.size());
 
   // failures by agent, in time order
-  std::map<std::string, std::vector<size_t>> by_agent;
-  for (size_t i = 0; i < d.failures.size(); ++i) by_agent[d.failures[i].agent].push_back(i);
+  std::map<std::string, std::vector<size_t>, std::less<>> by_agent;
+  for (size_t i = 0; i < d.failures.size(); ++i) {
+    auto it = by_agent.find(d.failures[i].agent);
+    if (it == by_agent.end()) it = by_agent.emplace(std::string(d.failures[i].agent), std::vector<size_t>()).first;
+    it->second.push_back(i);
+  }
   out.agents_total = static_cast<std::int64_t>(by_agent.size());
 
   struct Candidate {

@@ -13,12 +13,12 @@ namespace {
 
 std::string cited(const Diagnosis& d) {
   std::string out;
-  for (const auto& f : d.failures) {
+  d.verdicts.for_each([&](const FailureVerdict& f) {
     out += std::to_string(f.id) + " " + f.file + ":" + std::to_string(f.line) + " " + f.format + " [" + f.raw + "]\n";
     for (const auto& e : f.evidence)
       out += "  " + e.role + " " + std::to_string(e.event_id) + " " + e.file + ":" + std::to_string(e.line) + " " +
              std::to_string(e.at) + " [" + e.text + "]\n";
-  }
+  });
   return out;
 }
 
@@ -43,10 +43,10 @@ TEST_CASE("cited lines read in one pass are those read one by one") {
   CHECK(pass->failures.size() > 10);
   CHECK(a.find(" [") != std::string::npos);
   // every failure found its own line, in both ways
-  for (const auto& f : pass->failures) {
+  pass->verdicts.for_each([&](const FailureVerdict& f) {
     CAPTURE(f.id);
     CHECK(!f.raw.empty());
     CHECK(!f.file.empty());
-  }
+  });
   CHECK(a == b);
 }

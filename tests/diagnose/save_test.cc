@@ -36,7 +36,7 @@ TEST_CASE("a saved diagnosis satisfies every foreign key and the checks are on a
   REQUIRE(d.ok());
   REQUIRE(d->failures.size() > 10);
   size_t evidence = 0;
-  for (const auto& f : d->failures) evidence += f.evidence.size();
+  d->verdicts.for_each([&](const FailureVerdict& f) { evidence += f.evidence.size(); });
 
   REQUIRE(save_diagnosis(**store, *d).ok());
   CHECK(rows(**store, "PRAGMA foreign_keys") == "1|\n");

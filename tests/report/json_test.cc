@@ -331,7 +331,7 @@ TEST_CASE("Diagnosis times are written as format_utc and format_local write them
   for (TimeUs t : times) {
     FailureVerdict f;
     f.at = t;
-    d.failures.push_back(f);
+    REQUIRE(d.add(f).ok());
   }
   std::ostringstream csv;
   write_diagnosis_csv(csv, d);
@@ -371,7 +371,7 @@ TEST_CASE("Diagnosis CSV: cells quoted only when needed, quotes doubled, missing
   f.file = "fs.log";
   f.line = 12;
   f.why = "she said \"busy\"\nthen left";
-  d.failures.push_back(f);
+  REQUIRE(d.add(f).ok());
   f.id = 8;
   f.agent_name = "";
   f.sip.reset();
@@ -379,7 +379,7 @@ TEST_CASE("Diagnosis CSV: cells quoted only when needed, quotes doubled, missing
   f.ring_ms = 1500;
   f.incident = 2;
   f.why = "\"";
-  d.failures.push_back(f);
+  REQUIRE(d.add(f).ok());
   std::ostringstream out;
   write_diagnosis_csv(out, d);
   CHECK(out.str() ==

@@ -122,7 +122,7 @@ TEST_CASE("report: the Markdown of every scenario renders (sections, tables, cod
     REQUIRE_MESSAGE(store.ok(), store.error());
     auto d = callaudit::diagnose(**store, *cat, params);
     REQUIRE_MESSAGE(d.ok(), d.error());
-    for (const auto& f : d->failures) {
+    d->verdicts.for_each([&](const callaudit::FailureVerdict& f) {
       const std::string heading = "### #" + std::to_string(f.id) + " — agent " + md_escaped(f.agent) + " — ";
       CHECK_MESSAGE(md.out.find(heading) != std::string::npos, name << ": no heading for failure #" << f.id);
       CHECK_MESSAGE(md.out.find("**" + f.verdict + "**") != std::string::npos, name << ": verdict " << f.verdict);
@@ -139,7 +139,7 @@ TEST_CASE("report: the Markdown of every scenario renders (sections, tables, cod
                       name << ": failure #" << f.id << ": evidence not in the json: " << e.text);
         CHECK_MESSAGE(e.line > 0, name << ": failure #" << f.id << ": evidence without a line number");
       }
-    }
+    });
     // every agent row of the table
     for (const auto& a : d->agents)
       CHECK_MESSAGE(md.out.find("\n| " + md_escaped(a.agent) + " | ") != std::string::npos,

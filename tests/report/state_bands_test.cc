@@ -120,8 +120,8 @@ TEST_CASE("state bands: ready, then not ready, then ready again around two failu
   t.indexes();
 
   Diagnosis d;
-  d.failures.push_back(failure(5, "1042", kNine + 630 * kS, "agent"));
-  d.failures.push_back(failure(7, "1042", kNine + 690 * kS, "benign"));
+  REQUIRE(d.add(failure(5, "1042", kNine + 630 * kS, "agent")).ok());
+  REQUIRE(d.add(failure(7, "1042", kNine + 690 * kS, "benign")).ok());
   auto b = load_state_bands(t.store(), d);
   REQUIRE_MESSAGE(b.ok(), b.error());
 
@@ -176,8 +176,8 @@ TEST_CASE("state bands: no change before the window is a band of no state, a cha
   t.end();
   t.indexes();
   Diagnosis d;
-  d.failures.push_back(failure(1, "7", kNine + 120 * kS, "agent"));
-  d.failures.push_back(failure(2, "8", kNine, "agent"));
+  REQUIRE(d.add(failure(1, "7", kNine + 120 * kS, "agent")).ok());
+  REQUIRE(d.add(failure(2, "8", kNine, "agent")).ok());
   auto b = load_state_bands(t.store(), d);
   REQUIRE_MESSAGE(b.ok(), b.error());
   REQUIRE(b->lanes.size() == 2);
@@ -219,15 +219,15 @@ TEST_CASE("state bands: windows join close failures and split at the span and fa
 
   Diagnosis d;
   // 0 s and 100 s overlap (windows -60..60 and 40..160); 300 s does not (240 > 160)
-  for (TimeUs s : {0, 100, 300}) d.failures.push_back(failure(static_cast<std::int64_t>(d.failures.size() + 1), "1", kNine + s * kS, "agent"));
+  for (TimeUs s : {0, 100, 300}) REQUIRE(d.add(failure(static_cast<std::int64_t>(d.failures.size() + 1), "1", kNine + s * kS, "agent")).ok());
   // from 1000 s, one every 50 s for 20 failures: all overlap, but a window holds at most 4
   // failures and 600 s (4 failures at 50 s steps fit: 150 + 120 = 270 s), so 5 windows
   for (int k = 0; k < 20; ++k)
-    d.failures.push_back(failure(static_cast<std::int64_t>(d.failures.size() + 1), "1", kNine + (1000 + 50 * k) * kS, "agent"));
+    REQUIRE(d.add(failure(static_cast<std::int64_t>(d.failures.size() + 1), "1", kNine + (1000 + 50 * k) * kS, "agent")).ok());
   // from 5000 s, one every 110 s for 6: each overlaps the one before and 4 of them span
   // 3 * 110 + 2 * 60 = 450 s, within 600 s, so the failure limit splits them: 4 and 2
   for (int k = 0; k < 6; ++k)
-    d.failures.push_back(failure(static_cast<std::int64_t>(d.failures.size() + 1), "1", kNine + (5000 + 110 * k) * kS, "agent"));
+    REQUIRE(d.add(failure(static_cast<std::int64_t>(d.failures.size() + 1), "1", kNine + (5000 + 110 * k) * kS, "agent")).ok());
   auto b = load_state_bands(t.store(), d, lim);
   REQUIRE_MESSAGE(b.ok(), b.error());
   REQUIRE(b->lanes.size() == 1);
@@ -253,7 +253,7 @@ TEST_CASE("state bands: windows join close failures and split at the span and fa
   // and with a span limit tighter than the failure limit
   lim.max_failures_per_window = 50;
   Diagnosis d2;
-  for (int k = 0; k < 6; ++k) d2.failures.push_back(failure(k + 1, "1", kNine + 110 * k * kS, "agent"));
+  for (int k = 0; k < 6; ++k) REQUIRE(d2.add(failure(k + 1, "1", kNine + 110 * k * kS, "agent")).ok());
   auto b2 = load_state_bands(t.store(), d2, lim);
   REQUIRE(b2.ok());
   REQUIRE(b2->lanes.size() == 1);
@@ -274,7 +274,7 @@ TEST_CASE("state bands: the agents with the most refusals and their busiest wind
   Diagnosis d;
   std::int64_t id = 0;
   auto add = [&](const std::string& agent, TimeUs at, const std::string& verdict) {
-    d.failures.push_back(failure(++id, agent, at, verdict));
+    REQUIRE(d.add(failure(++id, agent, at, verdict)).ok());
   };
   // "many": 6 failures, 5 benign: 1 refusal. "three": 3 refusals. "two": 2 refusals.
   for (int k = 0; k < 5; ++k) add("many", kNine + 20 * k * kS, "benign");

@@ -1,0 +1,280 @@
+// The full verdicts of a diagnosis, serialized in order: in memory up to a limit, then in an
+// unlinked temporary file. Covered by tests/diagnose/verdict_log_test.cc.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "callaudit/diagnose.h"
+
+namespace callaudit {
+
+namespace {
+
+// ---- a compact encoding: varints (signed ones zigzagged), length-prefixed strings
+
+void put_u(std::string& b, std::uint64_t v) {
+  while (v >= 0x80) {
+    b.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  b.push_back(static_cast<char>(v));
+}
+void put_i(std::string& b, std::int64_t v) {
+  put_u(b, (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+}
+void put_s(std::string& b, std::string_view s) {
+  put_u(b, s.size());
+  b.append(s);
+}
+template <typename T>
+void put_opt(std::string& b, const std::optional<T>& v) {
+  b.push_back(v ? 1 : 0);
+  if (v) put_i(b, static_cast<std::int64_t>(*v));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view b) : b_(b) {}
+  std::uint64_t u() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const auto c = static_cast<unsigned char>(byte());
+      v |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) return v;
+    }
+    throw std::runtime_error("verdict log: a number is too long");
+  }
+  std::int64_t i() {
+    const std::uint64_t z = u();
+    return static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  }
+  std::string s() {
+    const std::uint64_t n = u();
+    if (n > b_.size() - p_) throw std::runtime_error("verdict log: a text runs past its record");
+    std::string out(b_.substr(p_, static_cast<size_t>(n)));
+    p_ += static_cast<size_t>(n);
+    return out;
+  }
+  template <typename T>
+  std::optional<T> opt() {
+    if (!byte()) return std::nullopt;
+    return static_cast<T>(i());
+  }
+  [[nodiscard]] bool done() const { return p_ == b_.size(); }
+
+ private:
+  char byte() {
+    if (p_ >= b_.size()) throw std::runtime_error("verdict log: a record ends early");
+    return b_[p_++];
+  }
+  std::string_view b_;
+  size_t p_ = 0;
+};
+
+void encode(std::string& b, const FailureVerdict& v) {
+  put_i(b, v.id);
+  put_i(b, v.at);
+  put_i(b, v.at_end);
+  for (const std::string* s : {&v.agent, &v.agent_name, &v.call, &v.queue, &v.format, &v.file}) put_s(b, *s);
+  put_i(b, v.line);
+  for (const std::string* s : {&v.raw, &v.reason}) put_s(b, *s);
+  put_opt(b, v.sip);
+  put_opt(b, v.q850);
+  put_opt(b, v.ring_ms);
+  for (const std::string* s : {&v.code_kind, &v.kind_basis, &v.kind, &v.verdict, &v.confidence, &v.rule, &v.why})
+    put_s(b, *s);
+  // most evidence is in the failure's own file, and one piece is the failure's own line: a
+  // flag byte says which texts are the failure's, and only the others are written
+  put_u(b, v.evidence.size());
+  for (const Evidence& e : v.evidence) {
+    const bool same_file = e.file == v.file, same_text = e.text == v.raw;
+    b.push_back(static_cast<char>((same_file ? 1 : 0) | (same_text ? 2 : 0)));
+    put_s(b, e.role);
+    put_i(b, e.event_id);
+    put_s(b, e.note);
+    if (!same_file) put_s(b, e.file);
+    put_i(b, e.line);
+    put_i(b, e.at);
+    if (!same_text) put_s(b, e.text);
+  }
+  put_opt(b, v.incident);
+  put_u(b, v.trace.size());
+  for (const RuleTrace& t : v.trace) {
+    put_s(b, t.rule);
+    b.push_back(t.fired ? 1 : 0);
+    put_s(b, t.why);
+  }
+}
+
+FailureVerdict decode(std::string_view bytes) {
+  Reader r(bytes);
+  FailureVerdict v;
+  v.id = r.i();
+  v.at = r.i();
+  v.at_end = r.i();
+  for (std::string* s : {&v.agent, &v.agent_name, &v.call, &v.queue, &v.format, &v.file}) *s = r.s();
+  v.line = r.i();
+  for (std::string* s : {&v.raw, &v.reason}) *s = r.s();
+  v.sip = r.opt<int>();
+  v.q850 = r.opt<int>();
+  v.ring_ms = r.opt<std::int64_t>();
+  for (std::string* s : {&v.code_kind, &v.kind_basis, &v.kind, &v.verdict, &v.confidence, &v.rule, &v.why}) *s = r.s();
+  v.evidence.resize(static_cast<size_t>(r.u()));
+  for (Evidence& e : v.evidence) {
+    const std::uint64_t same = r.u();
+    if (same > 3) throw std::runtime_error("verdict log: a bad evidence flag");
+    e.role = r.s();
+    e.event_id = r.i();
+    e.note = r.s();
+    e.file = same & 1 ? v.file : r.s();
+    e.line = r.i();
+    e.at = r.i();
+    e.text = same & 2 ? v.raw : r.s();
+  }
+  v.incident = r.opt<std::int64_t>();
+  v.trace.resize(static_cast<size_t>(r.u()));
+  for (RuleTrace& t : v.trace) {
+    t.rule = r.s();
+    t.fired = r.u() != 0;
+    t.why = r.s();
+  }
+  if (!r.done()) throw std::runtime_error("verdict log: a record is longer than its fields");
+  return v;
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+struct VerdictLog::Impl {
+  size_t spill_bytes;
+  std::vector<std::uint64_t> starts;  // offset of each record; the next record's start ends it
+  std::uint64_t end = 0;              // bytes appended so far
+  std::string mem;                    // the records while in memory; then the write buffer
+  int fd = -1;
+  std::uint64_t written = 0;          // bytes in the file
+  std::string scratch;
+  // the read window over the file
+  std::string window;
+  std::uint64_t window_at = 0;
+
+  explicit Impl(size_t spill) : spill_bytes(spill) {}
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  Status open_file() {
+    const char* dir = std::getenv("TMPDIR");
+    std::string path = std::string(dir && *dir ? dir : "/tmp") + "/callaudit-verdicts-XXXXXX";
+    fd = ::mkstemp(path.data());
+    if (fd < 0) return Status::error("cannot create a temporary file for the verdicts in " + path + ": " + errno_text());
+    ::unlink(path.c_str());
+    return Status();
+  }
+
+  Status flush() {
+    size_t off = 0;
+    while (off < mem.size()) {
+      ssize_t n = ::write(fd, mem.data() + off, mem.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Status::error("cannot write the temporary verdict file: " + errno_text());
+      off += static_cast<size_t>(n);
+    }
+    written += mem.size();
+    mem.clear();
+    return Status();
+  }
+
+  // The bytes [at, at + n) of the log; valid until the next call.
+  std::string_view bytes(std::uint64_t at, size_t n, size_t read_ahead) {
+    if (fd < 0) return std::string_view(mem).substr(static_cast<size_t>(at), n);
+    if (!mem.empty()) {
+      if (Status s = flush(); !s.ok()) throw std::runtime_error(s.message());
+    }
+    if (at >= window_at && at + n <= window_at + window.size())
+      return std::string_view(window).substr(static_cast<size_t>(at - window_at), n);
+    const size_t want = static_cast<size_t>(std::min<std::uint64_t>(std::max(n, read_ahead), written - at));
+    window.resize(want);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t r = ::pread(fd, window.data() + got, want - got, static_cast<off_t>(at + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) throw std::runtime_error("cannot read back the temporary verdict file: " + (r < 0 ? errno_text() : std::string("it is shorter than written")));
+      got += static_cast<size_t>(r);
+    }
+    window_at = at;
+    return std::string_view(window).substr(0, n);
+  }
+
+  size_t length(size_t i) const {
+    const std::uint64_t next = i + 1 < starts.size() ? starts[i + 1] : end;
+    return static_cast<size_t>(next - starts[i]);
+  }
+};
+
+VerdictLog::VerdictLog(size_t spill_bytes) : impl_(std::make_shared<Impl>(spill_bytes)) {}
+
+Status VerdictLog::append(const FailureVerdict& v) {
+  Impl& m = *impl_;
+  m.scratch.clear();
+  encode(m.scratch, v);
+  if (m.fd < 0 && m.mem.size() + m.scratch.size() > m.spill_bytes) {
+    if (Status s = m.open_file(); !s.ok()) return s;
+  }
+  m.starts.push_back(m.end);
+  m.end += m.scratch.size();
+  m.mem += m.scratch;
+  if (m.fd >= 0 && m.mem.size() >= (1u << 20)) return m.flush();
+  return Status();
+}
+
+Status VerdictLog::finish() {
+  if (impl_->fd >= 0 && !impl_->mem.empty()) return impl_->flush();
+  return Status();
+}
+
+size_t VerdictLog::size() const { return impl_->starts.size(); }
+
+bool VerdictLog::spilled() const { return impl_->fd >= 0; }
+
+FailureVerdict VerdictLog::get(size_t i) const {
+  if (i >= impl_->starts.size()) throw std::out_of_range("verdict log: no verdict " + std::to_string(i));
+  return decode(impl_->bytes(impl_->starts[i], impl_->length(i), 64u << 10));  // near-sequential reads hit the window
+}
+
+void VerdictLog::for_each(const std::function<void(FailureVerdict&)>& fn) const {
+  for (size_t i = 0; i < impl_->starts.size(); ++i) {
+    FailureVerdict v = decode(impl_->bytes(impl_->starts[i], impl_->length(i), 4u << 20));
+    fn(v);
+  }
+}
+
+std::string_view Diagnosis::intern(std::string_view s) {
+  if (s.empty()) return {};
+  auto it = words_->find(s);
+  if (it == words_->end()) it = words_->emplace(s).first;
+  return *it;
+}
+
+Status Diagnosis::add(const FailureVerdict& v) {
+  FailureBrief b;
+  b.id = v.id;
+  b.at = v.at;
+  b.at_end = v.at_end;
+  b.agent = intern(v.agent);
+  b.kind = intern(v.kind);
+  b.verdict = intern(v.verdict);
+  b.confidence = intern(v.confidence);
+  b.rule = intern(v.rule);
+  b.incident = v.incident;
+  failures.push_back(b);
+  return verdicts.append(v);
+}
+
+}  // namespace callaudit

@@ -1,0 +1,184 @@
+// The verdict log keeps a diagnosis' full verdicts serialized, in memory and then in a
+// temporary file: every field must come back as it went in, in order and by index, on either
+// side of the spill, and a diagnosis spilled from its first verdict must write the same JSON
+// as one kept in memory.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "callaudit/diagnose.h"
+#include "callaudit/report.h"
+#include "fixture_db.h"
+
+namespace fs = std::filesystem;
+using namespace callaudit;
+
+namespace {
+
+FailureVerdict sample(std::int64_t n) {
+  FailureVerdict v;
+  v.id = n;
+  v.at = 1'700'000'000'000'000 + n * 1'000'003;
+  v.at_end = v.at + (n % 3) * 60'000'000;
+  v.agent = "agent-" + std::to_string(n % 7);
+  v.agent_name = n % 2 ? "Walker, Alice" : "";
+  v.call = std::string(static_cast<size_t>(n % 40), 'c');
+  v.queue = "support";
+  v.format = "freeswitch-log";
+  v.file = "logs/fs-" + std::to_string(n) + ".log";
+  v.line = n * 11 - 5;  // negative for n = 0
+  v.raw = std::string("line with a NUL \0 and bytes \xff\xfe", 31) + std::to_string(n);
+  v.reason = "CALL_REJECTED";
+  if (n % 2) v.sip = 603;
+  if (n % 3) v.q850 = -21;
+  if (n % 5) v.ring_ms = n * 1000;
+  v.code_kind = "declined_by_agent";
+  v.kind_basis = "sip 603";
+  v.kind = n % 4 ? "declined_by_agent" : "rejected_not_ready";
+  v.verdict = "agent";
+  v.confidence = "high";
+  v.rule = "R" + std::to_string(1 + n % 6);
+  v.why = std::string(static_cast<size_t>(200 + n % 300), 'w');
+  for (std::int64_t k = 0; k < n % 5; ++k)
+    v.evidence.push_back({k ? "context" : "cause", n * 100 + k, k ? "state at the offer" : "", "f.log", k, -k, "text " + std::to_string(k)});
+  if (n % 7 == 3) v.incident = n / 7;
+  if (n % 2) v.trace.push_back({"R1", n % 4 == 1, "why not"});
+  return v;
+}
+
+void check_same(const FailureVerdict& a, const FailureVerdict& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.at == b.at);
+  CHECK(a.at_end == b.at_end);
+  CHECK(a.agent == b.agent);
+  CHECK(a.agent_name == b.agent_name);
+  CHECK(a.call == b.call);
+  CHECK(a.queue == b.queue);
+  CHECK(a.format == b.format);
+  CHECK(a.file == b.file);
+  CHECK(a.line == b.line);
+  CHECK(a.raw == b.raw);
+  CHECK(a.reason == b.reason);
+  CHECK(a.sip == b.sip);
+  CHECK(a.q850 == b.q850);
+  CHECK(a.ring_ms == b.ring_ms);
+  CHECK(a.code_kind == b.code_kind);
+  CHECK(a.kind_basis == b.kind_basis);
+  CHECK(a.kind == b.kind);
+  CHECK(a.verdict == b.verdict);
+  CHECK(a.confidence == b.confidence);
+  CHECK(a.rule == b.rule);
+  CHECK(a.why == b.why);
+  REQUIRE(a.evidence.size() == b.evidence.size());
+  for (size_t k = 0; k < a.evidence.size(); ++k) {
+    CHECK(a.evidence[k].role == b.evidence[k].role);
+    CHECK(a.evidence[k].event_id == b.evidence[k].event_id);
+    CHECK(a.evidence[k].note == b.evidence[k].note);
+    CHECK(a.evidence[k].file == b.evidence[k].file);
+    CHECK(a.evidence[k].line == b.evidence[k].line);
+    CHECK(a.evidence[k].at == b.evidence[k].at);
+    CHECK(a.evidence[k].text == b.evidence[k].text);
+  }
+  CHECK(a.incident == b.incident);
+  REQUIRE(a.trace.size() == b.trace.size());
+  for (size_t k = 0; k < a.trace.size(); ++k) {
+    CHECK(a.trace[k].rule == b.trace[k].rule);
+    CHECK(a.trace[k].fired == b.trace[k].fired);
+    CHECK(a.trace[k].why == b.trace[k].why);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("verdict log: every field comes back, in memory and past the spill, in order and by index") {
+  for (size_t spill : {size_t{1} << 30, size_t{50'000}, size_t{0}}) {
+    CAPTURE(spill);
+    VerdictLog log(spill);
+    const int n = 3000;  // about 2 MB: past the spill and the 1 MiB write buffer for the small limits
+    for (int i = 0; i < n; ++i) REQUIRE(log.append(sample(i)).ok());
+    REQUIRE(log.finish().ok());
+    CHECK(log.size() == static_cast<size_t>(n));
+    CHECK(log.spilled() == (spill < (size_t{1} << 30)));
+    int seen = 0;
+    log.for_each([&](FailureVerdict& v) {
+      check_same(v, sample(seen));
+      ++seen;
+    });
+    CHECK(seen == n);
+    // random access, backwards and scattered, then sequential reading again
+    for (int i : {n - 1, 0, 1777, 5, n / 2, n - 2}) check_same(log.get(static_cast<size_t>(i)), sample(i));
+    CHECK_THROWS_AS(log.get(static_cast<size_t>(n)), std::out_of_range);
+    seen = 0;
+    log.for_each([&](FailureVerdict& v) { seen += v.id == seen ? 1 : 0; });
+    CHECK(seen == n);
+  }
+}
+
+TEST_CASE("verdict log: appending after reading keeps the earlier verdicts and adds the new ones") {
+  VerdictLog log(0);
+  REQUIRE(log.append(sample(1)).ok());
+  check_same(log.get(0), sample(1));
+  REQUIRE(log.append(sample(2)).ok());
+  REQUIRE(log.finish().ok());
+  check_same(log.get(0), sample(1));
+  check_same(log.get(1), sample(2));
+}
+
+TEST_CASE("verdict log: a temporary directory that does not exist is a clear error") {
+  const char* old = std::getenv("TMPDIR");
+  std::string saved = old ? old : "";
+  setenv("TMPDIR", "/nonexistent-callaudit-dir", 1);
+  VerdictLog log(0);
+  Status s = log.append(sample(1));
+  if (old)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
+  REQUIRE(!s.ok());
+  CHECK(s.message().find("/nonexistent-callaudit-dir") != std::string::npos);
+  CHECK(s.message().find("temporary file") != std::string::npos);
+}
+
+TEST_CASE("a diagnosis spilled to a temporary file writes the same JSON, CSV and text as one kept in memory") {
+  testutil::TempDir tmp;
+  fs::path db = tmp / "case.db";
+  testutil::ingest_fixtures(db);
+  auto cat = Catalog::load(testutil::source_dir() / "patterns");
+  REQUIRE(cat.ok());
+  auto store = Store::open(db.string(), Store::Mode::read_only);
+  REQUIRE(store.ok());
+  DiagnosisParams p = DiagnosisParams::from(cat->rules);
+  auto in_memory = diagnose(**store, *cat, p);
+  p.verdict_spill_bytes = 0;
+  auto spilled = diagnose(**store, *cat, p);
+  REQUIRE(in_memory.ok());
+  REQUIRE(spilled.ok());
+  CHECK(!in_memory->verdicts.spilled());
+  CHECK(spilled->verdicts.spilled());
+  REQUIRE(spilled->failures.size() > 10);
+  CHECK(spilled->verdicts.size() == spilled->failures.size());
+  // the briefs and the verdicts agree, index by index
+  for (size_t i = 0; i < spilled->failures.size(); ++i) {
+    const FailureBrief& b = spilled->failures[i];
+    const FailureVerdict v = spilled->verdicts.get(i);
+    CHECK(b.id == v.id);
+    CHECK(b.at == v.at);
+    CHECK(b.agent == v.agent);
+    CHECK(b.kind == v.kind);
+    CHECK(b.verdict == v.verdict);
+    CHECK(b.rule == v.rule);
+    CHECK(b.incident == v.incident);
+  }
+  std::ostringstream a, b, ac, bc, at, bt;
+  write_diagnosis_json(a, *in_memory, {});
+  write_diagnosis_json(b, *spilled, {});
+  write_diagnosis_csv(ac, *in_memory);
+  write_diagnosis_csv(bc, *spilled);
+  write_diagnosis_text(at, *in_memory, {}, TextStyle{});
+  write_diagnosis_text(bt, *spilled, {}, TextStyle{});
+  CHECK(a.str().find("\"evidence\"") != std::string::npos);
+  CHECK(a.str() == b.str());
+  CHECK(ac.str() == bc.str());
+  CHECK(at.str() == bt.str());
+}
