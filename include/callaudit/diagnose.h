@@ -38,6 +38,9 @@ struct DiagnosisParams {
   double cited_scan_share = 0.02;
   // The full verdicts stay in memory up to this many bytes, then go to a temporary file.
   size_t verdict_spill_bytes = 16u << 20;
+  // SQLite's page cache while diagnosing, in KiB (the connection's own size is restored
+  // after); 0 keeps the connection's size.
+  std::int64_t cache_kib = 8 * 1024;
   // Called as each phase of diagnose() ends ("load", "rules", "figures", "verdicts": sentences,
   // evidence and cited lines): the command line times them for the benchmark. Empty: not called.
   std::function<void(const char* phase)> on_phase;

@@ -109,11 +109,11 @@ std::vector<Case> cases(const Diagnosis& d, const std::vector<CoverageEntry>& co
        [&, zoned](std::ostream& o) { jsonref::write_diagnosis_text(o, d, cov, zoned); }},
       {"explain (first 200)",
        [&, zoned](std::ostream& o) {
-         for (std::size_t i = 0; i < d.failures.size() && i < 200; ++i) write_explain_text(o, d.failures[i], zoned);
+         for (std::size_t i = 0; i < d.failures.size() && i < 200; ++i) write_explain_text(o, d.verdicts.get(i), zoned);
        },
        [&, zoned](std::ostream& o) {
          for (std::size_t i = 0; i < d.failures.size() && i < 200; ++i)
-           jsonref::write_explain_text(o, d.failures[i], zoned);
+           jsonref::write_explain_text(o, d.verdicts.get(i), zoned);
        }},
   };
 }
@@ -201,7 +201,7 @@ Diagnosis random_diagnosis(std::mt19937_64& rng, std::vector<CoverageEntry>& cov
       f.evidence.push_back(e);
     }
     for (auto k = rng() % 3; k > 0; --k) f.trace.push_back({random_text(rng), rng() % 2 == 0, random_text(rng)});
-    d.failures.push_back(std::move(f));
+    if (!d.add(f).ok()) std::abort();
   }
   for (auto k = rng() % 3; k > 0; --k) {
     Incident inc;
@@ -219,7 +219,7 @@ Diagnosis random_diagnosis(std::mt19937_64& rng, std::vector<CoverageEntry>& cov
   }
   for (auto k = rng() % 3; k > 0; --k) {
     AgentFigures a;
-    a.agent = d.failures.empty() || rng() % 2 ? random_text(rng) : d.failures.front().agent;
+    a.agent = d.failures.empty() || rng() % 2 ? random_text(rng) : std::string(d.failures.front().agent);
     a.name = rng() % 2 ? random_text(rng) : "";
     a.offers = static_cast<std::int64_t>(rng() % 1000);
     a.refusals = static_cast<std::int64_t>(rng() % 1000);

@@ -18,6 +18,14 @@ namespace callaudit::jsonref {
 
 std::string json_escape(std::string_view s);
 
+// The former writers read every verdict from memory: materialize them once per call.
+inline std::vector<FailureVerdict> all_verdicts(const Diagnosis& d) {
+  std::vector<FailureVerdict> out;
+  out.reserve(d.verdicts.size());
+  d.verdicts.for_each([&](FailureVerdict& f) { out.push_back(std::move(f)); });
+  return out;
+}
+
 class JsonWriter {
  public:
   explicit JsonWriter(std::ostream& out, bool pretty = true) : out_(out), pretty_(pretty) {}
@@ -227,7 +235,7 @@ void write_diagnosis_json(std::ostream& out, const Diagnosis& d, const std::vect
   w.begin_object();
   w.field("schema", kDiagnosisSchema);
   w.key("failures").begin_array();
-  for (const auto& f : d.failures) {
+  for (const auto& f : all_verdicts(d)) {
     w.begin_object();
     w.field("id", f.id);
     w.field("at", format_utc(f.at));
@@ -341,7 +349,7 @@ std::string opt(const std::optional<T>& v) {
 void write_diagnosis_csv(std::ostream& out, const Diagnosis& d) {
   out << "id,at,agent,agent_name,call,kind,verdict,confidence,rule,sip,q850,vendor_reason,ring_ms,incident,file,line,"
          "why\n";
-  for (const auto& f : d.failures) {
+  for (const auto& f : all_verdicts(d)) {
     out << f.id << ',' << format_utc(f.at) << ',' << csv_cell(f.agent) << ',' << csv_cell(f.agent_name) << ','
         << csv_cell(f.call) << ',' << f.kind << ',' << f.verdict << ',' << f.confidence << ',' << f.rule << ','
         << opt(f.sip) << ',' << opt(f.q850) << ',' << csv_cell(f.reason) << ',' << opt(f.ring_ms) << ','
@@ -405,7 +413,8 @@ void write_explain_text(std::ostream& out, const FailureVerdict& f, const TextSt
 void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vector<CoverageEntry>& coverage,
                           const TextStyle& style) {
   std::map<std::string, int> by_verdict;
-  for (const auto& f : d.failures) ++by_verdict[f.verdict];
+  const std::vector<FailureVerdict> verdicts = all_verdicts(d);
+  for (const auto& f : verdicts) ++by_verdict[f.verdict];
   out << paint(style, "1", fmt::format("{} failed offers out of {} offers", d.failures.size(), d.offers)) << ": ";
   bool first = true;
   for (const char* v : {"agent", "system", "configuration", "benign", "unknown"}) {
@@ -421,7 +430,7 @@ void write_diagnosis_text(std::ostream& out, const Diagnosis& d, const std::vect
         << verdict_colored(style, i.verdict) << "\n  " << i.why << "\n";
   }
   std::map<std::string, std::vector<const FailureVerdict*>> by_agent;
-  for (const auto& f : d.failures) by_agent[f.agent].push_back(&f);
+  for (const auto& f : verdicts) by_agent[f.agent].push_back(&f);
   for (const auto& [agent, list] : by_agent) {
     const std::string& name = list.front()->agent_name;
     std::string rates;

@@ -149,7 +149,15 @@ TEST_CASE("a diagnosis spilled to a temporary file writes the same JSON, CSV and
   auto store = Store::open(db.string(), Store::Mode::read_only);
   REQUIRE(store.ok());
   DiagnosisParams p = DiagnosisParams::from(cat->rules);
+  auto cache_size = [&] {
+    Statement q((*store)->db(), "PRAGMA cache_size");
+    REQUIRE(q.step());
+    return q.int64(0);
+  };
+  const std::int64_t before = cache_size();
+  REQUIRE(before != -static_cast<std::int64_t>(p.cache_kib));
   auto in_memory = diagnose(**store, *cat, p);
+  CHECK(cache_size() == before);  // the smaller cache of the diagnosis is undone
   p.verdict_spill_bytes = 0;
   auto spilled = diagnose(**store, *cat, p);
   REQUIRE(in_memory.ok());
