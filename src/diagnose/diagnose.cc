@@ -87,18 +87,16 @@ const std::string& template_of(const DiagnosisParams& p, const std::string& key,
   return fallback;
 }
 
-// One result as loaded: numbers only, so that the hundreds of thousands of answered offers of
-// a large log cost a few dozen bytes each. A failure's texts sit in `FailureText`, moved into
-// its verdict once the rules have read them.
+// One failed offer as loaded: numbers only, its texts in `FailureText` (an answered offer is
+// kept as its time and agent alone).
 struct Row {
   std::int64_t id = 0;
   std::int64_t input_id = 0, line = 0;
   TimeUs at = 0, at_end = 0;
   std::int64_t ring_ms = 0;
   int agent = 0;
-  std::int32_t text = -1;  // index into the failure texts; -1: answered ("normal")
+  std::int32_t text = -1;  // index into the failure texts
   bool has_ring = false;
-  [[nodiscard]] bool failed() const { return text >= 0; }
   [[nodiscard]] std::optional<std::int64_t> ring() const {
     return has_ring ? std::optional<std::int64_t>(ring_ms) : std::nullopt;
   }
@@ -199,20 +197,23 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     return it->second;
   };
   std::vector<std::vector<StateChange>> changes;
-  std::vector<Row> results;
+  std::vector<Row> failed;                       // the failed offers, in time order
+  std::vector<std::pair<TimeUs, int>> answered;  // (time, agent) of the answered ones, in time order
   std::vector<FailureText> texts;
   {
     // the inputs' own counts size the vectors once
     Statement n(store.db(), "SELECT coalesce(sum(results), 0), coalesce(sum(failures), 0) FROM inputs");
     if (n.ok() && n.step()) {
-      results.reserve(static_cast<size_t>(std::max<std::int64_t>(0, n.int64(0))));
-      texts.reserve(static_cast<size_t>(std::max<std::int64_t>(0, n.int64(1))));
+      const std::int64_t all = std::max<std::int64_t>(0, n.int64(0)), failures = std::max<std::int64_t>(0, n.int64(1));
+      failed.reserve(static_cast<size_t>(failures));
+      texts.reserve(static_cast<size_t>(failures));
+      answered.reserve(static_cast<size_t>(std::max<std::int64_t>(0, all - failures)));
     }
   }
   {
     // One pass over the table in storage order (cheaper than through an index), sorted here:
-    // by time, then by (input, line) for equal times. Answered offers carry no strings: only
-    // failures need their texts.
+    // by time, then by (input, line) for equal times. Of an answered offer only its time and
+    // agent are kept; only failures need their texts.
     Statement q(store.db(),
                 "SELECT id, type, at, at_end, agent, agent_name, input_id, line, kind, kind_basis, confidence, reason,"
                 " ring_ms, state, initiator"
@@ -236,6 +237,10 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         s.order = q.int64(6) * (1LL << 32) + q.int64(7);
         changes[static_cast<size_t>(a)].push_back(s);
       } else {
+        if (view(8) == "normal") {
+          answered.emplace_back(q.int64(2), a);
+          continue;
+        }
         Row r;
         r.id = q.int64(0);
         r.agent = a;
@@ -243,7 +248,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         r.at_end = q.int64(3);
         r.input_id = q.int64(6);
         r.line = q.int64(7);
-        if (view(8) != "normal") {
+        {
           FailureText& t = texts.emplace_back();
           r.text = static_cast<std::int32_t>(texts.size() - 1);
           t.kind = out.intern(view(8));
@@ -255,33 +260,41 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
           r.ring_ms = q.int64(12);
           r.has_ring = true;
         }
-        results.push_back(r);
+        failed.push_back(r);
       }
     }
     if (q.status() != SQLITE_DONE) return Status::error(q.error());
-    std::stable_sort(results.begin(), results.end(), [](const Row& x, const Row& y) {
+    std::stable_sort(failed.begin(), failed.end(), [](const Row& x, const Row& y) {
       if (x.at != y.at) return x.at < y.at;
       if (x.input_id != y.input_id) return x.input_id < y.input_id;
       return x.line < y.line;
     });
+    std::sort(answered.begin(), answered.end());
   }
   if (p.on_phase) p.on_phase("load");
   changes.resize(agent_ids.size());
   Replay replay(std::move(changes));
 
   // ---- R1-R4 per failure
-  std::vector<TimeUs> result_times;
-  result_times.reserve(results.size());
-  for (const auto& r : results) result_times.push_back(r.at);  // already in time order
+  std::vector<TimeUs> result_times;  // of every result, answered or not
+  result_times.reserve(failed.size() + answered.size());
+  for (const auto& r : failed) result_times.push_back(r.at);
+  for (const auto& a : answered) result_times.push_back(a.first);
+  std::sort(result_times.begin(), result_times.end());
 
-  std::vector<Correlation> corr;
   std::vector<int> decided;  // 0 open, 1 decided by R1-R3
   std::vector<bool> r4;
   std::vector<const Row*> rows;
-  for (const auto& r : results) {
-    if (!r.failed()) continue;
-    rows.push_back(&r);
-  }
+  rows.reserve(failed.size());
+  for (const auto& r : failed) rows.push_back(&r);
+  // what correlate() reads of a failure (again when its verdict is written: binary searches
+  // are cheaper than keeping every failure's correlation)
+  auto failure_of = [](const Row& r, const FailureText& t) {
+    Failure f{r.id, r.agent, r.at, r.at_end, std::string(t.kind), std::string(t.reason), r.ring(), t.confidence == "low"};
+    // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
+    if (t.kind_basis.rfind("cause ", 0) == 0) f.cause = t.kind_basis.substr(6);
+    return f;
+  };
   // What the rules decide, per failure: a brief (texts interned), and the few texts that only
   // some rules make (R6's sentence and cited failures, the traces of `explain`).
   std::vector<FailureBrief> briefs(rows.size());
@@ -294,7 +307,6 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<std::string_view> agent_words;
   agent_words.reserve(agent_ids.size());
   for (const auto& a : agent_ids) agent_words.push_back(out.intern(a));
-  corr.resize(rows.size());
   decided.assign(rows.size(), 0);
   r4.assign(rows.size(), false);
 
@@ -312,11 +324,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     const std::string& def_verdict = ki ? ki->verdict : kUnknown;
     const std::string& def_conf = t.confidence == "low" ? kLow : ki ? ki->confidence : kLow;
 
-    Failure f{r.id, r.agent, r.at, r.at_end, std::string(t.kind), std::string(t.reason), r.ring(), t.confidence == "low"};
-    // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
-    if (t.kind_basis.rfind("cause ", 0) == 0) f.cause = t.kind_basis.substr(6);
-    corr[i] = correlate(replay, f, p);
-    const Correlation& c = corr[i];
+    const Failure f = failure_of(r, t);
+    const Correlation c = correlate(replay, f, p);
 
     auto trace = [&](const char* rule, bool fired, std::string why) { traces[i].push_back({rule, fired, std::move(why)}); };
     if (c.r1) {
@@ -486,10 +495,6 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
                                                         " or more agents within " + human_duration(p.r5_span)});
 
   // ---- R6 one agent's setup
-  std::vector<std::pair<TimeUs, int>> answered;  // (time, agent) of answered offers, in time order
-  for (const auto& r : results)
-    if (!r.failed()) answered.emplace_back(r.at, r.agent);
-  std::sort(answered.begin(), answered.end());
   std::map<int, std::vector<size_t>> setup;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (decided[i] || incident_of[i]) continue;
@@ -546,15 +551,17 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<Counts> counts(agent_ids.size());
   std::vector<bool> seen(agent_ids.size(), false);
   std::unordered_map<TimeUs, std::int64_t> team_offers, team_refusals;
-  for (const auto& r : results) {
-    Counts& a = counts[static_cast<size_t>(r.agent)];
-    seen[static_cast<size_t>(r.agent)] = true;
+  auto offer = [&](TimeUs at, int agent) {
+    Counts& a = counts[static_cast<size_t>(agent)];
+    seen[static_cast<size_t>(agent)] = true;
     ++a.offers;
-    TimeUs h = r.at - r.at % kHour;
+    TimeUs h = at - at % kHour;
     ++a.offers_by_hour[h];
     ++team_offers[h];
     ++out.offers;
-  }
+  };
+  for (const auto& r : failed) offer(r.at, r.agent);
+  for (const auto& [at, agent] : answered) offer(at, agent);
   for (size_t i = 0; i < rows.size(); ++i) {
     const FailureBrief& v = briefs[i];
     size_t ai = static_cast<size_t>(rows[i]->agent);
@@ -612,6 +619,26 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::sort(by_time.begin(), by_time.end(), [&](size_t a, size_t b) {
     return briefs[a].at != briefs[b].at ? briefs[a].at < briefs[b].at : briefs[a].id < briefs[b].id;
   });
+  // the briefs into that order in place (they become the diagnosis' own): briefs[k] is the
+  // brief of failure by_time[k]
+  {
+    std::vector<bool> placed(briefs.size(), false);
+    for (size_t start = 0; start < briefs.size(); ++start) {
+      if (placed[start]) continue;
+      FailureBrief held = briefs[start];
+      size_t k = start;
+      while (true) {
+        placed[k] = true;
+        const size_t from = by_time[k];
+        if (from == start) {
+          briefs[k] = held;
+          break;
+        }
+        briefs[k] = briefs[from];
+        k = from;
+      }
+    }
+  }
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)
   {
     Statement in(store.db(), "SELECT id, path, format FROM inputs");
@@ -642,7 +669,6 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<FailureVerdict> batch;
   std::string fallback_template;
   constexpr size_t kBatch = 2048;
-  out.failures.reserve(rows.size());
   for (size_t b0 = 0; b0 < by_time.size(); b0 += kBatch) {
     const size_t b1 = std::min(by_time.size(), b0 + kBatch);
     batch.clear();
@@ -650,10 +676,10 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     for (size_t k = b0; k < b1; ++k) {
       const size_t i = by_time[k];
       FailureVerdict& v = batch[k - b0];
-      const FailureBrief& brief = briefs[i];
+      const FailureBrief& brief = briefs[k];
       const Row& r = *rows[i];
       const FailureText& t = texts[static_cast<size_t>(r.text)];
-      const Correlation& c = corr[i];
+      const Correlation c = correlate(replay, failure_of(r, t), p);
       v.id = r.id;
       v.at = r.at;
       v.at_end = r.at_end;
@@ -725,8 +751,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         int n = 0;
         for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
           if (n >= 3) break;
-          if (briefs[o].agent != brief.agent) {
-            v.evidence.push_back({"cause", briefs[o].id, "the same failure at another agent", "", 0, 0, ""});
+          if (rows[o]->agent != r.agent) {
+            v.evidence.push_back({"cause", rows[o]->id, "the same failure at another agent", "", 0, 0, ""});
             ++n;
           }
         }
@@ -793,9 +819,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         }
       }
       if (Status s = out.verdicts.append(v); !s.ok()) return s;
-      out.failures.push_back(briefs[by_time[k]]);
     }
   }
+  out.failures = std::move(briefs);
   if (Status s = out.verdicts.finish(); !s.ok()) return s;
   if (p.on_phase) p.on_phase("verdicts");
   return out;
