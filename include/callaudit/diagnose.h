@@ -37,7 +37,7 @@ struct DiagnosisParams {
   // either way; 0: one pass over the whole range).
   double cited_scan_share = 0.02;
   // The full verdicts stay in memory up to this many bytes, then go to a temporary file.
-  size_t verdict_spill_bytes = 16u << 20;
+  size_t verdict_spill_bytes = 2u << 20;
   // SQLite's page cache while diagnosing, in KiB (the connection's own size is restored
   // after); 0 keeps the connection's size.
   std::int64_t cache_kib = 8 * 1024;
@@ -172,7 +172,7 @@ struct FailureBrief {
 // temporary file throws std::runtime_error (the commands report it as an internal error).
 class VerdictLog {
  public:
-  explicit VerdictLog(size_t spill_bytes = 16u << 20);
+  explicit VerdictLog(size_t spill_bytes = 2u << 20);
   Status append(const FailureVerdict& v);
   // Writes out what append() still buffers; reading does it too, but cannot report a failure.
   Status finish();

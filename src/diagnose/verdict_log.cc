@@ -151,6 +151,7 @@ std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
 struct VerdictLog::Impl {
+  static constexpr size_t kWriteBuffer = 1u << 20;
   size_t spill_bytes;
   std::vector<std::uint64_t> starts;  // offset of each record; the next record's start ends it
   std::uint64_t end = 0;              // bytes appended so far
@@ -188,6 +189,12 @@ struct VerdictLog::Impl {
     }
     written += mem.size();
     mem.clear();
+    // the records kept in memory before the spill leave a buffer as large as the limit: give
+    // it back, a write buffer is all that is needed from now on
+    if (mem.capacity() > 2 * kWriteBuffer) {
+      std::string().swap(mem);
+      mem.reserve(kWriteBuffer);
+    }
     return Status();
   }
 
@@ -230,7 +237,7 @@ Status VerdictLog::append(const FailureVerdict& v) {
   m.starts.push_back(m.end);
   m.end += m.scratch.size();
   m.mem += m.scratch;
-  if (m.fd >= 0 && m.mem.size() >= (1u << 20)) return m.flush();
+  if (m.fd >= 0 && m.mem.size() >= Impl::kWriteBuffer) return m.flush();
   return Status();
 }
 
