@@ -102,10 +102,34 @@ struct Row {
   }
 };
 
-// The texts the rules read, interned in the diagnosis (a few distinct values each); the rest
-// of a failure's own row (name, call, queue, codes) is read with its cited line.
+// The texts the rules read, each distinct one kept once (interned in the diagnosis) and
+// referred to by number: a few distinct values each, for hundreds of thousands of failures.
+// The rest of a failure's own row (name, call, queue, codes) is read with its cited line.
 struct FailureText {
+  std::uint32_t kind = 0, kind_basis = 0, confidence = 0, reason = 0;
+};
+struct TextViews {
   std::string_view kind, kind_basis, confidence, reason;
+};
+class Words {
+ public:
+  explicit Words(Diagnosis& out) : out_(out) { list_.emplace_back(); }  // 0: the empty text
+  std::uint32_t id(std::string_view s) {
+    if (s.empty()) return 0;
+    auto it = ids_.find(s);
+    if (it != ids_.end()) return it->second;
+    const std::string_view kept = out_.intern(s);
+    list_.push_back(kept);
+    return ids_.emplace(kept, static_cast<std::uint32_t>(list_.size() - 1)).first->second;
+  }
+  [[nodiscard]] TextViews views(const FailureText& t) const {
+    return {list_[t.kind], list_[t.kind_basis], list_[t.confidence], list_[t.reason]};
+  }
+
+ private:
+  Diagnosis& out_;
+  std::vector<std::string_view> list_;
+  std::unordered_map<std::string_view, std::uint32_t> ids_;
 };
 
 }  // namespace
@@ -200,6 +224,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<Row> failed;                       // the failed offers, in time order
   std::vector<std::pair<TimeUs, int>> answered;  // (time, agent) of the answered ones, in time order
   std::vector<FailureText> texts;
+  Words words(out);
   {
     // the inputs' own counts size the vectors once
     Statement n(store.db(), "SELECT coalesce(sum(results), 0), coalesce(sum(failures), 0) FROM inputs");
@@ -251,10 +276,10 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         {
           FailureText& t = texts.emplace_back();
           r.text = static_cast<std::int32_t>(texts.size() - 1);
-          t.kind = out.intern(view(8));
-          t.kind_basis = out.intern(view(9));
-          t.confidence = out.intern(view(10));
-          t.reason = out.intern(view(11));
+          t.kind = words.id(view(8));
+          t.kind_basis = words.id(view(9));
+          t.confidence = words.id(view(10));
+          t.reason = words.id(view(11));
         }
         if (!q.is_null(12)) {
           r.ring_ms = q.int64(12);
@@ -282,14 +307,11 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   for (const auto& a : answered) result_times.push_back(a.first);
   std::sort(result_times.begin(), result_times.end());
 
-  std::vector<int> decided;  // 0 open, 1 decided by R1-R3
+  std::vector<std::uint8_t> decided;  // 0 open, 1 decided by R1-R3
   std::vector<bool> r4;
-  std::vector<const Row*> rows;
-  rows.reserve(failed.size());
-  for (const auto& r : failed) rows.push_back(&r);
   // what correlate() reads of a failure (again when its verdict is written: binary searches
   // are cheaper than keeping every failure's correlation)
-  auto failure_of = [](const Row& r, const FailureText& t) {
+  auto failure_of = [](const Row& r, const TextViews& t) {
     Failure f{r.id, r.agent, r.at, r.at_end, std::string(t.kind), std::string(t.reason), r.ring(), t.confidence == "low"};
     // the cause name may sit in the basis ("cause ORIGINATOR_CANCEL") when the reason is free text
     if (t.kind_basis.rfind("cause ", 0) == 0) f.cause = t.kind_basis.substr(6);
@@ -297,8 +319,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   };
   // What the rules decide, per failure: a brief (texts interned), and the few texts that only
   // some rules make (R6's sentence and cited failures, the traces of `explain`).
-  std::vector<FailureBrief> briefs(rows.size());
-  std::vector<std::vector<RuleTrace>> traces(p.with_trace ? rows.size() : 0);
+  std::vector<FailureBrief> briefs(failed.size());
+  std::vector<std::vector<RuleTrace>> traces(p.with_trace ? failed.size() : 0);
   struct Setup {
     std::string why;
     std::vector<Evidence> evidence;
@@ -307,12 +329,12 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   std::vector<std::string_view> agent_words;
   agent_words.reserve(agent_ids.size());
   for (const auto& a : agent_ids) agent_words.push_back(out.intern(a));
-  decided.assign(rows.size(), 0);
-  r4.assign(rows.size(), false);
+  decided.assign(failed.size(), 0);
+  r4.assign(failed.size(), false);
 
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = *rows[i];
-    const FailureText& t = texts[static_cast<size_t>(r.text)];
+  for (size_t i = 0; i < failed.size(); ++i) {
+    const Row& r = failed[i];
+    const TextViews t = words.views(texts[static_cast<size_t>(r.text)]);
     FailureBrief& v = briefs[i];
     v.id = r.id;
     v.at = r.at;
@@ -397,24 +419,23 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
 
   // ---- R5 incidents: per class, a sliding window over open failures
   std::map<std::string, std::vector<size_t>> by_class;
-  for (size_t i = 0; i < rows.size(); ++i) {
+  for (size_t i = 0; i < failed.size(); ++i) {
     if (decided[i]) continue;
     const KindInfo* ki = kind_info(briefs[i].kind);
     if (ki && !ki->cls.empty()) by_class[ki->cls].push_back(i);
   }
-  std::vector<std::int64_t> incident_of(rows.size(), 0);
   for (auto& [cls, idx] : by_class) {
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return rows[a]->at < rows[b]->at; });
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return failed[a].at < failed[b].at; });
     std::vector<bool> member(idx.size(), false);
     std::map<int, int> agents_in;
     size_t j = 0;
     for (size_t i = 0; i < idx.size(); ++i) {
-      while (j < idx.size() && rows[idx[j]]->at - rows[idx[i]]->at <= p.r5_span) {
-        ++agents_in[rows[idx[j]]->agent];
+      while (j < idx.size() && failed[idx[j]].at - failed[idx[i]].at <= p.r5_span) {
+        ++agents_in[failed[idx[j]].agent];
         ++j;
       }
       if (static_cast<int>(agents_in.size()) >= p.r5_min_agents) {
-        TimeUs from = rows[idx[i]]->at, to = rows[idx[j - 1]]->at_end;
+        TimeUs from = failed[idx[i]].at, to = failed[idx[j - 1]].at_end;
         auto lo = std::lower_bound(result_times.begin(), result_times.end(), from);
         auto hi = std::upper_bound(result_times.begin(), result_times.end(), to);
         double offers = static_cast<double>(hi - lo);
@@ -422,7 +443,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         if (offers <= 0 || fails / offers >= p.r5_min_share)
           for (size_t k = i; k < j; ++k) member[k] = true;
       }
-      if (--agents_in[rows[idx[i]]->agent] == 0) agents_in.erase(rows[idx[i]]->agent);
+      if (--agents_in[failed[idx[i]].agent] == 0) agents_in.erase(failed[idx[i]].agent);
     }
     // consecutive members (within the span of each other) form one incident
     size_t k = 0;
@@ -432,12 +453,12 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         continue;
       }
       size_t e = k;
-      while (e + 1 < idx.size() && member[e + 1] && rows[idx[e + 1]]->at - rows[idx[e]]->at <= p.r5_span) ++e;
+      while (e + 1 < idx.size() && member[e + 1] && failed[idx[e + 1]].at - failed[idx[e]].at <= p.r5_span) ++e;
       Incident inc;
       inc.id = static_cast<std::int64_t>(out.incidents.size()) + 1;
       inc.cls = cls;
-      inc.from = rows[idx[k]]->at;
-      inc.to = rows[idx[e]]->at_end;
+      inc.from = failed[idx[k]].at;
+      inc.to = failed[idx[e]].at_end;
       std::set<std::string, std::less<>> agents;
       std::map<std::string, int, std::less<>> kind_count;
       for (size_t m = k; m <= e; ++m) {
@@ -467,7 +488,6 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         for (size_t m = k; m <= e; ++m) {
           size_t i = idx[m];
           FailureBrief& v = briefs[i];
-          incident_of[i] = inc.id;
           v.incident = inc.id;
           if (v.verdict == "agent" || v.verdict == "unknown" || (r4[i] && cls == "reachability")) {
             v.verdict = "system";
@@ -487,23 +507,23 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   }
   // the members of each incident, in time order: other agents' failures are cited from here
   std::vector<std::vector<size_t>> incident_members(out.incidents.size());
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (incident_of[i]) incident_members[static_cast<size_t>(incident_of[i] - 1)].push_back(i);
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (!decided[i] && !incident_of[i])
+  for (size_t i = 0; i < failed.size(); ++i)
+    if (briefs[i].incident) incident_members[static_cast<size_t>(*briefs[i].incident - 1)].push_back(i);
+  for (size_t i = 0; i < failed.size(); ++i)
+    if (!decided[i] && !briefs[i].incident)
       if (p.with_trace) traces[i].push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
                                                         " or more agents within " + human_duration(p.r5_span)});
 
   // ---- R6 one agent's setup
   std::map<int, std::vector<size_t>> setup;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (decided[i] || incident_of[i]) continue;
+  for (size_t i = 0; i < failed.size(); ++i) {
+    if (decided[i] || briefs[i].incident) continue;
     if (std::find(p.r6_kinds.begin(), p.r6_kinds.end(), briefs[i].kind) != p.r6_kinds.end())
-      setup[rows[i]->agent].push_back(i);
+      setup[failed[i].agent].push_back(i);
   }
   for (auto& [agent, idx] : setup) {
     if (static_cast<int>(idx.size()) < p.r6_min_failures) continue;
-    TimeUs from = rows[idx.front()]->at, to = rows[idx.back()]->at_end;
+    TimeUs from = failed[idx.front()].at, to = failed[idx.back()].at_end;
     bool others_answered = false;
     auto lo = std::lower_bound(answered.begin(), answered.end(), std::pair<TimeUs, int>{from - p.r5_span, INT_MIN});
     for (auto it = lo; it != answered.end() && it->first <= to + p.r5_span; ++it)
@@ -534,8 +554,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         }
     }
   }
-  for (size_t i = 0; i < rows.size(); ++i)
-    if (!decided[i] && !incident_of[i] && !setups.count(i))
+  for (size_t i = 0; i < failed.size(); ++i)
+    if (!decided[i] && !briefs[i].incident && !setups.count(i))
       if (p.with_trace) traces[i].push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
                                                         " setup failures for this agent, or nobody else answered"});
 
@@ -562,9 +582,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   };
   for (const auto& r : failed) offer(r.at, r.agent);
   for (const auto& [at, agent] : answered) offer(at, agent);
-  for (size_t i = 0; i < rows.size(); ++i) {
+  for (size_t i = 0; i < failed.size(); ++i) {
     const FailureBrief& v = briefs[i];
-    size_t ai = static_cast<size_t>(rows[i]->agent);
+    size_t ai = static_cast<size_t>(failed[i].agent);
     Counts& a = counts[ai];
     seen[ai] = true;
     ++a.failures;
@@ -614,7 +634,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   // ---- the verdicts in full, in time order, one batch at a time: sentence, evidence and the
   // cited lines are made for a batch, written to the verdict log and dropped, so that memory
   // holds the briefs and one batch, not every failure's texts.
-  std::vector<size_t> by_time(rows.size());
+  std::vector<size_t> by_time(failed.size());
   for (size_t i = 0; i < by_time.size(); ++i) by_time[i] = i;
   std::sort(by_time.begin(), by_time.end(), [&](size_t a, size_t b) {
     return briefs[a].at != briefs[b].at ? briefs[a].at < briefs[b].at : briefs[a].id < briefs[b].id;
@@ -677,8 +697,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       const size_t i = by_time[k];
       FailureVerdict& v = batch[k - b0];
       const FailureBrief& brief = briefs[k];
-      const Row& r = *rows[i];
-      const FailureText& t = texts[static_cast<size_t>(r.text)];
+      const Row& r = failed[i];
+      const TextViews t = words.views(texts[static_cast<size_t>(r.text)]);
       const Correlation c = correlate(replay, failure_of(r, t), p);
       v.id = r.id;
       v.at = r.at;
@@ -751,8 +771,8 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         int n = 0;
         for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
           if (n >= 3) break;
-          if (rows[o]->agent != r.agent) {
-            v.evidence.push_back({"cause", rows[o]->id, "the same failure at another agent", "", 0, 0, ""});
+          if (failed[o].agent != r.agent) {
+            v.evidence.push_back({"cause", failed[o].id, "the same failure at another agent", "", 0, 0, ""});
             ++n;
           }
         }
@@ -811,7 +831,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
           v.file = e.file;
           v.raw = e.text;
           if (in_it != inputs.end()) v.format = in_it->second.second;
-          v.agent_name = ct.agent_name.empty() ? agent_names[static_cast<size_t>(rows[by_time[k]]->agent)] : ct.agent_name;
+          v.agent_name = ct.agent_name.empty() ? agent_names[static_cast<size_t>(failed[by_time[k]].agent)] : ct.agent_name;
           v.call = ct.call;
           v.queue = ct.queue;
           v.sip = ct.sip;
