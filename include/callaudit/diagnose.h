@@ -6,9 +6,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "callaudit/model.h"
@@ -198,7 +198,8 @@ struct Diagnosis {
   std::map<std::string, std::int64_t> offers_by_hour;    // the whole team, "2026-03-14T09" -> n
   std::map<std::string, std::int64_t> refusals_by_hour;
 
-  // Appends one failure, brief and verdict (for callers that build a diagnosis by hand).
+  // Appends one failure, brief and verdict (for callers that build a diagnosis by hand). A
+  // copy shares the verdicts and the words with its original: add to one of them only.
   Status add(const FailureVerdict& v);
   // A stable copy of `s` owned by this diagnosis and its copies.
   std::string_view intern(std::string_view s);
