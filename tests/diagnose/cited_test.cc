@@ -6,7 +6,6 @@
 #include "callaudit/diagnose.h"
 #include "fixture_db.h"
 
-namespace fs = std::filesystem;
 using namespace callaudit;
 
 namespace {
@@ -25,13 +24,9 @@ std::string cited(const Diagnosis& d) {
 }  // namespace
 
 TEST_CASE("cited lines read in one pass are those read one by one") {
-  testutil::TempDir tmp;
-  fs::path db = tmp / "case.db";
-  testutil::ingest_fixtures(db);
-  auto cat = Catalog::load(testutil::source_dir() / "patterns");
-  REQUIRE(cat.ok());
-  auto store = Store::open(db.string(), Store::Mode::read_only);
-  REQUIRE(store.ok());
+  testutil::FixtureCase fx;
+  auto& cat = fx.cat;
+  auto& store = fx.store;
   DiagnosisParams p = DiagnosisParams::from(cat->rules);
   p.cited_scan_share = 0;  // always the pass
   auto pass = diagnose(**store, *cat, p);

@@ -6,7 +6,6 @@
 #include "callaudit/diagnose.h"
 #include "fixture_db.h"
 
-namespace fs = std::filesystem;
 using namespace callaudit;
 
 namespace {
@@ -25,13 +24,9 @@ std::string rows(Store& s, const char* sql) {
 }  // namespace
 
 TEST_CASE("a saved diagnosis satisfies every foreign key and the checks are on again after it") {
-  testutil::TempDir tmp;
-  fs::path db = tmp / "case.db";
-  testutil::ingest_fixtures(db);
-  auto cat = Catalog::load(testutil::source_dir() / "patterns");
-  REQUIRE(cat.ok());
-  auto store = Store::open(db.string(), Store::Mode::read_write);
-  REQUIRE(store.ok());
+  testutil::FixtureCase fx(Store::Mode::read_write);
+  auto& cat = fx.cat;
+  auto& store = fx.store;
   auto d = diagnose(**store, *cat, DiagnosisParams::from(cat->rules));
   REQUIRE(d.ok());
   REQUIRE(d->failures.size() > 10);

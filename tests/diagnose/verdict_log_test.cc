@@ -11,7 +11,6 @@
 #include "callaudit/report.h"
 #include "fixture_db.h"
 
-namespace fs = std::filesystem;
 using namespace callaudit;
 
 namespace {
@@ -141,13 +140,9 @@ TEST_CASE("verdict log: a temporary directory that does not exist is a clear err
 }
 
 TEST_CASE("a diagnosis spilled to a temporary file writes the same JSON, CSV and text as one kept in memory") {
-  testutil::TempDir tmp;
-  fs::path db = tmp / "case.db";
-  testutil::ingest_fixtures(db);
-  auto cat = Catalog::load(testutil::source_dir() / "patterns");
-  REQUIRE(cat.ok());
-  auto store = Store::open(db.string(), Store::Mode::read_only);
-  REQUIRE(store.ok());
+  testutil::FixtureCase fx;
+  auto& cat = fx.cat;
+  auto& store = fx.store;
   DiagnosisParams p = DiagnosisParams::from(cat->rules);
   auto cache_size = [&] {
     Statement q((*store)->db(), "PRAGMA cache_size");
