@@ -76,6 +76,7 @@ void set_field(Fields& f, std::string_view name, std::string_view value);
 void apply_rules(const FormatSpec& spec, Record& rec, const std::vector<const EventRule*>& candidates);
 
 class FastMatcher;
+class FastDispatch;
 
 // Per-format data the parser derives once: which patterns can emit or flag, their fast
 // matchers, the field names in the order RE2 lists them.
@@ -83,13 +84,17 @@ struct TextPlan;
 
 class TextParser {
  public:
-  explicit TextParser(const FormatSpec& spec);
+  // `fast_dispatch` false: every line goes through the RE2::Set (the reference, for tests).
+  explicit TextParser(const FormatSpec& spec, bool fast_dispatch = true);
   // Classifies one line (end-of-line bytes already removed). The record's fields are views
   // into its own copy of the line, or, with `line_outlives_record`, into `line` itself (the
   // caller keeps those bytes unchanged for as long as it uses the record).
   void parse(std::string_view line, Record& out, bool line_outlives_record = false);
   // The index of the first pattern matching `line`, or -1.
   int dispatch(std::string_view line) const;
+  // Whether ASCII lines are dispatched by the fast matcher (every pattern fits its subset)
+  // rather than by the RE2::Set.
+  [[nodiscard]] bool fast_dispatch() const;
   // Parses as if a record had come before: a continuation line is then a continuation even
   // at the start. For parsers given a chunk from the middle of an input; the caller decides
   // in input order whether a record really came first.
@@ -98,12 +103,14 @@ class TextParser {
  private:
   const FormatSpec& spec_;
   std::shared_ptr<const TextPlan> plan_;
+  const FastDispatch* fast_ = nullptr;  // the plan's dispatch, unless turned off
   std::vector<std::vector<const EventRule*>> candidates_;  // per pattern
   std::vector<bool> capture_;                              // per pattern
   bool seen_record_ = false;
   std::vector<int> hits_;
   std::vector<int> caps_;                      // fast matcher: group bounds
   std::vector<std::pair<int, int>> trail_;     // fast matcher: backtracking scratch
+  std::vector<int> ways_;                      // fast dispatch: the ways the shared atoms matched
   std::vector<re2::StringPiece> groups_;       // RE2: group bounds
 };
 

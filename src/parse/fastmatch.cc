@@ -3,6 +3,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -10,14 +11,21 @@
 namespace callaudit {
 
 struct FastMatcher::Node {
-  enum Kind : std::uint8_t { lit, rep, save, alt, end } kind = end;
+  enum Kind : std::uint8_t { lit, rep, save, alt, end, accept } kind = end;  // accept: see FastDispatch
   std::string text;                 // lit
   std::uint64_t bits[2] = {0, 0};   // rep: the class, over bytes 0..127
+  std::uint8_t in[256] = {};        // rep: the same class as a table (bytes from 0x80 never in it)
+  bool dot = false;                 // rep: the class is every ASCII byte but '\n'
   size_t min = 1, max = 1;          // rep; max == npos: unbounded
   bool greedy = true;               // rep
   int slot = 0;                     // save
   const Node* next = nullptr;
   std::vector<const Node*> alts;    // alt, in priority order
+  // A match from here can only start with one of these bytes, or at the end of the text when
+  // `first_end`: lets the matcher skip a branch or a backtracking step without entering it.
+  std::uint64_t first[2] = {0, 0};
+  bool first_end = false;
+  bool first_done = false;
 };
 
 namespace {
@@ -32,6 +40,11 @@ struct Ast {
   int cap = -1;                      // group: capture index, or -1
   size_t min = 1, max = 1;
   bool greedy = true;
+
+  bool operator==(const Ast& o) const {
+    return kind == o.kind && text == o.text && bits[0] == o.bits[0] && bits[1] == o.bits[1] && kids == o.kids &&
+           cap == o.cap && min == o.min && max == o.max && greedy == o.greedy;
+  }
 };
 
 class Parser {
@@ -287,6 +300,54 @@ class Parser {
 }  // namespace
 
 namespace {
+
+// Fills the `first` sets of `n` and of every node after it.
+void compute_first(const FastMatcher::Node* cn) {
+  using Node = FastMatcher::Node;
+  auto* n = const_cast<Node*>(cn);  // every node is owned, mutable, by its matcher
+  if (n->first_done) return;
+  n->first_done = true;
+  auto add = [n](const Node* o) {
+    compute_first(o);
+    n->first[0] |= o->first[0];
+    n->first[1] |= o->first[1];
+    n->first_end = n->first_end || o->first_end;
+  };
+  switch (n->kind) {
+    case Node::lit: {
+      auto c = static_cast<unsigned char>(n->text[0]);
+      if (c < 128) n->first[c >> 6] |= std::uint64_t{1} << (c & 63);
+      compute_first(n->next);
+      break;
+    }
+    case Node::rep:
+      n->first[0] = n->bits[0];
+      n->first[1] = n->bits[1];
+      if (n->min == 0) add(n->next);
+      else compute_first(n->next);
+      break;
+    case Node::save:
+      add(n->next);
+      break;
+    case Node::alt:
+      for (const Node* a : n->alts) add(a);
+      break;
+    case Node::end:
+      n->first_end = true;
+      break;
+    case Node::accept:  // must be reached whatever comes next
+      n->first[0] = n->first[1] = ~std::uint64_t{0};
+      n->first_end = true;
+      break;
+  }
+}
+
+inline bool may_start(const FastMatcher::Node* n, const char* s, size_t pos, size_t len) {
+  if (pos == len) return n->first_end;
+  auto c = static_cast<unsigned char>(s[pos]);
+  return c < 128 && ((n->first[c >> 6] >> (c & 63)) & 1);
+}
+
 struct Linker {
   std::vector<std::unique_ptr<FastMatcher::Node>>& nodes;
   FastMatcher::Node* make(FastMatcher::Node::Kind k, const FastMatcher::Node* next) {
@@ -319,6 +380,8 @@ struct Linker {
         N* n = make(N::rep, next);
         n->bits[0] = a.bits[0];
         n->bits[1] = a.bits[1];
+        for (int c = 0; c < 128; ++c) n->in[c] = (a.bits[c >> 6] >> (c & 63)) & 1;
+        n->dot = a.bits[0] == ~(std::uint64_t{1} << '\n') && a.bits[1] == ~std::uint64_t{0};
         n->min = a.kind == Ast::cls ? 1 : a.min;
         n->max = a.kind == Ast::cls ? 1 : a.max;
         n->greedy = a.greedy;
@@ -348,7 +411,10 @@ struct Linker {
 };
 }  // namespace
 
-std::unique_ptr<FastMatcher> FastMatcher::compile(std::string_view pattern, const re2::RE2& re) {
+namespace {
+
+// The pattern's tree and its number of groups, when the matcher can reproduce RE2 on it.
+std::optional<std::pair<Ast, int>> checked_ast(std::string_view pattern, const re2::RE2& re) {
   std::string_view p = pattern;
   if (!p.empty() && p.front() == '^') p.remove_prefix(1);
   if (!p.empty() && p.back() == '$') {
@@ -358,19 +424,28 @@ std::unique_ptr<FastMatcher> FastMatcher::compile(std::string_view pattern, cons
   }
   Parser parser(p);
   auto ast = parser.parse();
-  if (!ast) return nullptr;
-  if (parser.groups != re.NumberOfCapturingGroups()) return nullptr;
+  if (!ast) return std::nullopt;
+  if (parser.groups != re.NumberOfCapturingGroups()) return std::nullopt;
   const auto& named = re.NamedCapturingGroups();
-  if (named.size() != parser.names.size()) return nullptr;
+  if (named.size() != parser.names.size()) return std::nullopt;
   for (const auto& [name, idx] : named) {
     auto it = parser.names.find(name);
-    if (it == parser.names.end() || it->second != idx) return nullptr;
+    if (it == parser.names.end() || it->second != idx) return std::nullopt;
   }
+  return std::make_pair(std::move(*ast), parser.groups);
+}
+
+}  // namespace
+
+std::unique_ptr<FastMatcher> FastMatcher::compile(std::string_view pattern, const re2::RE2& re) {
+  auto ast = checked_ast(pattern, re);
+  if (!ast) return nullptr;
   auto m = std::unique_ptr<FastMatcher>(new FastMatcher());
   Linker l{m->nodes_};
   const Node* end = l.make(Node::end, nullptr);
-  m->start_ = l.link(*ast, end);
-  m->ngroups_ = parser.groups;
+  m->start_ = l.link(ast->first, end);
+  m->ngroups_ = ast->second;
+  compute_first(m->start_);
   return m;
 }
 
@@ -399,6 +474,9 @@ struct Run {
   std::int64_t steps = 0;
   std::int64_t budget = 0;
   bool gave_up = false;
+  std::vector<int>* ways = nullptr;  // accept: (end, slots...) of each way, in priority order
+  int slots = 0;
+  static constexpr size_t kMaxWays = 32;
 
   void undo(size_t mark) {
     while (trail->size() > mark) {
@@ -417,9 +495,18 @@ struct Run {
       switch (n->kind) {
         case Node::end:
           return pos == len;
+        case Node::accept:  // keep this way and go on to the next
+          if (ways->size() >= kMaxWays * (static_cast<size_t>(slots) + 1)) {
+            gave_up = true;
+            return false;
+          }
+          ways->push_back(static_cast<int>(pos));
+          ways->insert(ways->end(), caps, caps + slots);
+          return false;
         case Node::lit: {
           size_t k = n->text.size();
-          if (len - pos < k || s[pos] != n->text[0] || std::memcmp(s + pos, n->text.data(), k) != 0) return false;
+          if (len - pos < k || s[pos] != n->text[0] || (k > 1 && std::memcmp(s + pos + 1, n->text.data() + 1, k - 1) != 0))
+            return false;
           pos += k;
           n = n->next;
           break;
@@ -433,10 +520,12 @@ struct Run {
           size_t room = len - pos;
           size_t most = n->max == kUnbounded || n->max > room ? room : n->max;
           size_t k = 0;
-          while (k < most) {
-            auto c = static_cast<unsigned char>(s[pos + k]);
-            if (!((n->bits[c >> 6] >> (c & 63)) & 1)) break;
-            ++k;
+          if (n->dot) {
+            const void* nl = most > 0 ? std::memchr(s + pos, '\n', most) : nullptr;
+            k = nl != nullptr ? static_cast<size_t>(static_cast<const char*>(nl) - (s + pos)) : most;
+          } else {
+            const char* p = s + pos;
+            while (k < most && n->in[static_cast<unsigned char>(p[k])]) ++k;
           }
           if (k < n->min) return false;
           if (k == n->min) {
@@ -447,6 +536,7 @@ struct Run {
           size_t mark = trail->size();
           if (n->greedy) {
             for (size_t j = k; j > n->min; --j) {
+              if (!may_start(n->next, s, pos + j, len)) continue;
               if (run(n->next, pos + j)) return true;
               if (gave_up) return false;
               undo(mark);
@@ -454,6 +544,7 @@ struct Run {
             pos += n->min;
           } else {
             for (size_t j = n->min; j < k; ++j) {
+              if (!may_start(n->next, s, pos + j, len)) continue;
               if (run(n->next, pos + j)) return true;
               if (gave_up) return false;
               undo(mark);
@@ -466,6 +557,7 @@ struct Run {
         case Node::alt: {
           size_t mark = trail->size();
           for (size_t i = 0; i + 1 < n->alts.size(); ++i) {
+            if (!may_start(n->alts[i], s, pos, len)) continue;
             if (run(n->alts[i], pos)) return true;
             if (gave_up) return false;
             undo(mark);
@@ -494,6 +586,160 @@ FastMatcher::Outcome FastMatcher::match(std::string_view text, std::vector<int>&
   caps[0] = 0;
   caps[1] = static_cast<int>(text.size());
   return Outcome::match;
+}
+
+namespace {
+
+// A pattern's top-level atoms, literals split into single characters so that two patterns'
+// shared atoms can end inside a literal.
+std::vector<Ast> atoms_of(const Ast& a) {
+  std::vector<Ast> kids;
+  if (a.kind == Ast::cat)
+    kids = a.kids;
+  else if (a.kind != Ast::empty)
+    kids.push_back(a);
+  std::vector<Ast> out;
+  for (auto& k : kids) {
+    if (k.kind != Ast::lit || k.text.size() == 1) {
+      out.push_back(std::move(k));
+      continue;
+    }
+    for (char c : k.text) {
+      Ast one;
+      one.kind = Ast::lit;
+      one.text.assign(1, c);
+      out.push_back(std::move(one));
+    }
+  }
+  return out;
+}
+
+// The concatenation of atoms [b, e), literals joined again.
+Ast join(std::vector<Ast>::const_iterator b, std::vector<Ast>::const_iterator e) {
+  Ast out;
+  out.kind = Ast::cat;
+  for (auto it = b; it != e; ++it) {
+    if (it->kind == Ast::lit && !out.kids.empty() && out.kids.back().kind == Ast::lit)
+      out.kids.back().text += it->text;
+    else
+      out.kids.push_back(*it);
+  }
+  if (out.kids.empty()) return Ast{};
+  if (out.kids.size() == 1) return std::move(out.kids[0]);
+  return out;
+}
+
+size_t common_atoms(const std::vector<Ast>& a, const std::vector<Ast>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
+
+}  // namespace
+
+std::unique_ptr<FastDispatch> FastDispatch::compile(const std::vector<Input>& patterns, size_t min_shared) {
+  std::vector<std::vector<Ast>> atoms;
+  int most_groups = 0;
+  for (const auto& in : patterns) {
+    if (in.re == nullptr) return nullptr;
+    auto ast = checked_ast(in.pattern, *in.re);
+    if (!ast) return nullptr;
+    atoms.push_back(atoms_of(ast->first));
+    most_groups = std::max(most_groups, ast->second);
+  }
+  // Groups of consecutive patterns with at least min_shared atoms in common.
+  std::vector<std::pair<size_t, size_t>> spans;  // [first, last] pattern, shared atoms
+  std::vector<std::vector<int>> members;
+  for (size_t i = 0; i < atoms.size(); ++i) {
+    if (!members.empty()) {
+      auto& [first, shared] = spans.back();
+      size_t n = common_atoms(atoms[first], atoms[i]);
+      n = std::min(n, shared);
+      if (n >= std::max<size_t>(min_shared, 1)) {
+        shared = n;
+        members.back().push_back(static_cast<int>(i));
+        continue;
+      }
+    }
+    spans.emplace_back(i, atoms[i].size());
+    members.push_back({static_cast<int>(i)});
+  }
+  auto d = std::unique_ptr<FastDispatch>(new FastDispatch());
+  d->slots_ = 2 * (most_groups + 1);
+  Linker l{d->nodes_};
+  const FastMatcher::Node* end = l.make(FastMatcher::Node::end, nullptr);
+  for (size_t r = 0; r < spans.size(); ++r) {
+    Group run;
+    // A lone pattern shares nothing: it is matched whole from the start.
+    size_t shared = members[r].size() > 1 ? spans[r].second : 0;
+    if (shared > 0) {
+      const auto& a = atoms[spans[r].first];
+      run.shared = l.link(join(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(shared)),
+                          l.make(FastMatcher::Node::accept, nullptr));
+    }
+    for (int i : members[r]) {
+      const auto& a = atoms[static_cast<size_t>(i)];
+      run.rests.emplace_back(i, l.link(join(a.begin() + static_cast<std::ptrdiff_t>(shared), a.end()), end));
+      compute_first(run.rests.back().second);
+    }
+    if (run.shared != nullptr) compute_first(run.shared);
+    d->groups_.push_back(std::move(run));
+  }
+  return d;
+}
+
+FastDispatch::~FastDispatch() = default;
+
+std::vector<std::vector<int>> FastDispatch::groups() const {
+  std::vector<std::vector<int>> out;
+  for (const auto& r : groups_) {
+    out.emplace_back();
+    for (const auto& [i, rest] : r.rests) out.back().push_back(i);
+  }
+  return out;
+}
+
+FastMatcher::Outcome FastDispatch::match(std::string_view text, int& index, std::vector<int>& caps,
+                                         std::vector<std::pair<int, int>>& trail, std::vector<int>& ways) const {
+  using Outcome = FastMatcher::Outcome;
+  if (text.size() > (1u << 30)) return Outcome::gave_up;
+  const auto budget = 64 * static_cast<std::int64_t>(text.size()) + 512;
+  const size_t stride = static_cast<size_t>(slots_) + 1;
+  for (const auto& run : groups_) {
+    ways.clear();
+    caps.assign(static_cast<size_t>(slots_), -1);
+    if (run.shared != nullptr) {
+      trail.clear();
+      Run r{text.data(), text.size(), caps.data(), &trail};
+      r.budget = budget;
+      r.ways = &ways;
+      r.slots = slots_;
+      r.run(run.shared, 0);  // every way ends in `accept`, which goes on to the next
+      if (r.gave_up) return Outcome::gave_up;
+      if (ways.empty()) continue;
+    } else {
+      ways.push_back(0);
+      ways.insert(ways.end(), caps.begin(), caps.end());
+    }
+    for (const auto& [i, rest] : run.rests) {
+      for (size_t w = 0; w < ways.size(); w += stride) {
+        if (!may_start(rest, text.data(), static_cast<size_t>(ways[w]), text.size())) continue;
+        std::copy(ways.begin() + static_cast<std::ptrdiff_t>(w + 1),
+                  ways.begin() + static_cast<std::ptrdiff_t>(w + stride), caps.begin());
+        trail.clear();
+        Run r{text.data(), text.size(), caps.data(), &trail};
+        r.budget = budget;
+        if (r.run(rest, static_cast<size_t>(ways[w]))) {
+          index = i;
+          caps[0] = 0;
+          caps[1] = static_cast<int>(text.size());
+          return Outcome::match;
+        }
+        if (r.gave_up) return Outcome::gave_up;
+      }
+    }
+  }
+  return Outcome::no_match;
 }
 
 }  // namespace callaudit

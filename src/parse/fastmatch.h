@@ -41,9 +41,47 @@ class FastMatcher {
   struct Node;
 
  private:
+  friend class FastDispatch;
   std::vector<std::unique_ptr<Node>> nodes_;
   const Node* start_ = nullptr;
   int ngroups_ = 0;
+};
+
+// What an anchored RE2::Set followed by one capturing match gives, in one pass of the fast
+// matcher: the lowest-numbered pattern that matches all of `text`, with that pattern's groups.
+// Consecutive patterns that begin with the same atoms (a format's shared line prefix) share
+// them: the shared part is matched once, every way it can match is kept in priority order, and
+// each pattern's rest is tried from each of those ways in turn, so the answer is exactly the
+// one of trying the patterns one by one, at a fraction of the cost on lines whose message
+// fails every rest at its first byte.
+//
+// `compile` gives nullptr unless every pattern fits the fast matcher's subset; `match` is for
+// ASCII text only and may give up (step budget, too many ways), and then the Set answers.
+class FastDispatch {
+ public:
+  struct Input {
+    std::string_view pattern;
+    const re2::RE2* re;
+  };
+  // Consecutive patterns share their common leading atoms when there are at least
+  // `min_shared` of them (a literal counts one atom per character).
+  static std::unique_ptr<FastDispatch> compile(const std::vector<Input>& patterns, size_t min_shared = 8);
+  // On `match`, `index` is the pattern's index in `patterns` and `caps` its groups, as
+  // FastMatcher::match gives them. `trail` and `ways` are scratch space owned by the caller.
+  FastMatcher::Outcome match(std::string_view text, int& index, std::vector<int>& caps,
+                             std::vector<std::pair<int, int>>& trail, std::vector<int>& ways) const;
+  // The groups of consecutive patterns matched with a shared part, by index (for the tests).
+  [[nodiscard]] std::vector<std::vector<int>> groups() const;
+  ~FastDispatch();
+
+ private:
+  struct Group {
+    const FastMatcher::Node* shared = nullptr;  // nullptr, or the shared atoms ending in an `accept` node
+    std::vector<std::pair<int, const FastMatcher::Node*>> rests;  // (pattern index, its rest)
+  };
+  std::vector<std::unique_ptr<FastMatcher::Node>> nodes_;
+  std::vector<Group> groups_;
+  int slots_ = 0;  // 2 * (most groups of any pattern + 1)
 };
 
 }  // namespace callaudit

@@ -1,6 +1,9 @@
-// Text formats: one anchored RE2::Set call per line picks the pattern, then one capturing
-// match for lines that can be events (the fast matcher on ASCII lines when the pattern fits
-// its subset, else RE2). Covered by tests/parse/parse_test.cc and fastmatch_test.cc.
+// Text formats: the first pattern matching the whole line picks its layout. On ASCII lines
+// of a format whose patterns all fit the fast matcher, one FastDispatch pass finds it and its
+// groups; otherwise (and when that pass gives up) one anchored RE2::Set call picks the
+// pattern, then one capturing match for lines that can be events (the fast matcher on ASCII
+// lines when the pattern fits its subset, else RE2). Covered by tests/parse/parse_test.cc and
+// fastmatch_test.cc.
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -22,6 +25,7 @@ struct TextPlan {
     std::unique_ptr<FastMatcher> fast;                      // nullptr: RE2 only
   };
   std::vector<Pattern> patterns;
+  std::unique_ptr<FastDispatch> dispatch;  // nullptr: the Set for every line
 };
 
 namespace {
@@ -37,6 +41,9 @@ std::shared_ptr<const TextPlan> make_plan(const FormatSpec& spec) {
     }
     plan->patterns.push_back(std::move(tp));
   }
+  std::vector<FastDispatch::Input> inputs;
+  for (const auto& p : spec.patterns) inputs.push_back({p.regex, p.re.get()});
+  plan->dispatch = FastDispatch::compile(inputs);
   return plan;
 }
 
@@ -57,7 +64,8 @@ std::shared_ptr<const TextPlan> plan_for(const FormatSpec& spec) {
 
 }  // namespace
 
-TextParser::TextParser(const FormatSpec& spec) : spec_(spec), plan_(plan_for(spec)) {
+TextParser::TextParser(const FormatSpec& spec, bool fast_dispatch)
+    : spec_(spec), plan_(plan_for(spec)), fast_(fast_dispatch ? plan_->dispatch.get() : nullptr) {
   for (const auto& p : spec.patterns) {
     std::vector<const EventRule*> cands;
     if (p.rule) {
@@ -77,7 +85,17 @@ TextParser::TextParser(const FormatSpec& spec) : spec_(spec), plan_(plan_for(spe
   }
 }
 
+bool TextParser::fast_dispatch() const { return fast_ != nullptr; }
+
 int TextParser::dispatch(std::string_view line) const {
+  if (fast_ && FastMatcher::is_ascii(line)) {
+    std::vector<int> caps, ways;
+    std::vector<std::pair<int, int>> trail;
+    int idx = -1;
+    auto r = fast_->match(line, idx, caps, trail, ways);
+    if (r == FastMatcher::Outcome::match) return idx;
+    if (r == FastMatcher::Outcome::no_match) return -1;
+  }
   auto* set = static_cast<re2::RE2::Set*>(spec_.set.get());
   std::vector<int> hits;
   if (!set->Match(line, &hits) || hits.empty()) return -1;
@@ -89,13 +107,26 @@ void TextParser::parse(std::string_view line, Record& out, bool line_outlives_re
   out.rule = nullptr;
   out.fields.clear();
   if (!out.why.empty()) out.why.clear();
-  auto* set = static_cast<re2::RE2::Set*>(spec_.set.get());
-  if (!set->Match(line, &hits_) || hits_.empty()) {
-    out.pattern.clear();
-    out.why = "fits no layout of " + spec_.name;
-    return;
+  int idx = -1;
+  bool have_caps = false;  // the dispatch pass gave the groups too
+  if (fast_ && FastMatcher::is_ascii(line)) {
+    auto r = fast_->match(line, idx, caps_, trail_, ways_);
+    if (r == FastMatcher::Outcome::match) have_caps = true;
+    if (r == FastMatcher::Outcome::no_match) {
+      out.pattern.clear();
+      out.why = "fits no layout of " + spec_.name;
+      return;
+    }
   }
-  int idx = *std::min_element(hits_.begin(), hits_.end());
+  if (!have_caps) {
+    auto* set = static_cast<re2::RE2::Set*>(spec_.set.get());
+    if (!set->Match(line, &hits_) || hits_.empty()) {
+      out.pattern.clear();
+      out.why = "fits no layout of " + spec_.name;
+      return;
+    }
+    idx = *std::min_element(hits_.begin(), hits_.end());
+  }
   const LinePattern& p = spec_.patterns[static_cast<size_t>(idx)];
   if (out.pattern != p.name) out.pattern = p.name;
   if (p.continuation) {
@@ -115,7 +146,16 @@ void TextParser::parse(std::string_view line, Record& out, bool line_outlives_re
   // Unless the caller keeps the line, the record keeps its own copy: its fields are views into it.
   std::string_view text = line_outlives_record ? line : out.fields.keep(line);
   bool done = false;
-  if (tp.fast && FastMatcher::is_ascii(text)) {
+  if (have_caps) {
+    out.fields.add_view("pattern", p.name);
+    const auto& caps = caps_;
+    for (const auto& [name, gi] : tp.groups) {
+      int b = caps[2 * static_cast<size_t>(gi)], e = caps[2 * static_cast<size_t>(gi) + 1];
+      if (b < 0 || e < 0) continue;
+      out.fields.add_view(name, text.substr(static_cast<size_t>(b), static_cast<size_t>(e - b)));
+    }
+    done = true;
+  } else if (tp.fast && FastMatcher::is_ascii(text)) {
     auto r = tp.fast->match(text, caps_, trail_);
     if (r == FastMatcher::Outcome::match) {
       out.fields.add_view("pattern", p.name);

@@ -1,5 +1,6 @@
 // libFuzzer target: one input = the bytes of a log. For every shipped text format, the
-// TextParser and the Normalizer line by line (as scan() drives them, and explain_mismatch on
+// TextParser and the Normalizer line by line (as scan() drives them; the same line through a
+// parser without the fast dispatch must give the same record; explain_mismatch on
 // an unmatched line of one input in kExplainEvery); then the real pipeline, callaudit::scan (LineReader -> TextParser
 // -> Normalizer), with short reads and a sink that discards, checking its accounting. Also
 // format detection over the head (of one input in kDetectEvery).
@@ -58,6 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     int hits = 0;
     bool explain = (seed >> 16) % kExplainEvery == 0;
     TextParser parser(spec);
+    TextParser reference(spec, false);  // every line through the RE2::Set
+    Record ref;
     Normalizer norm(spec, cat.codes, zone);
     Record rec;
     Event e;
@@ -72,6 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
       while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
       if (line.empty()) continue;
       parser.parse(line, rec);
+      reference.parse(line, ref);
+      FUZZ_CHECK(rec.kind == ref.kind && rec.pattern == ref.pattern && rec.fields == ref.fields &&
+                     rec.rule == ref.rule && rec.why == ref.why,
+                 "the fast dispatch and the RE2::Set give different records");
       int d = parser.dispatch(line);
       FUZZ_CHECK(d >= -1 && d < static_cast<int>(spec.patterns.size()), "dispatch out of range");
       if (rec.kind == RecordKind::unmatched) {

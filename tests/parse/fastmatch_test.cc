@@ -1,11 +1,15 @@
 // The fast capturing matcher against RE2 itself: every shipped text pattern on its samples,
 // on every fixture line and on many mutations of them; small patterns on every short string
-// over a small alphabet; constructs it must leave to RE2.
+// over a small alphabet; constructs it must leave to RE2. The fast dispatch (first matching
+// pattern and its groups in one pass) against an RE2::Set the same way.
 #include <doctest/doctest.h>
 #include <re2/re2.h>
+#include <re2/set.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -167,4 +171,171 @@ TEST_CASE("the fast matcher gives up on runaway backtracking instead of taking l
   std::vector<int> caps;
   std::vector<std::pair<int, int>> trail;
   CHECK(fm->match(text, caps, trail) == FastMatcher::Outcome::gave_up);
+}
+
+namespace {
+
+// The reference for the dispatch: an anchored RE2::Set picks the lowest-numbered matching
+// pattern, RE2 gives its groups. The dispatch must say the same, or give up.
+struct SetReference {
+  std::vector<std::string> patterns;
+  std::vector<std::unique_ptr<RE2>> res;
+  RE2::Set set{RE2::Options(), RE2::ANCHOR_BOTH};
+  std::unique_ptr<FastDispatch> fast;
+
+  SetReference(std::vector<std::string> ps, size_t min_shared) : patterns(std::move(ps)) {
+    std::vector<FastDispatch::Input> in;
+    for (const auto& p : patterns) {
+      res.push_back(std::make_unique<RE2>(p));
+      REQUIRE_MESSAGE(res.back()->ok(), p);
+      REQUIRE(set.Add(p, nullptr) >= 0);
+    }
+    REQUIRE(set.Compile());
+    for (size_t i = 0; i < patterns.size(); ++i) in.push_back({patterns[i], res[i].get()});
+    fast = FastDispatch::compile(in, min_shared);
+  }
+
+  // Returns whether the dispatch answered (rather than gave up).
+  bool agree(std::string_view text) {
+    std::vector<int> hits;
+    int want = -1;
+    if (set.Match(re2::StringPiece(text.data(), text.size()), &hits) && !hits.empty())
+      want = *std::min_element(hits.begin(), hits.end());
+    int got = -1;
+    std::vector<int> caps, ways;
+    std::vector<std::pair<int, int>> trail;
+    auto r = fast->match(text, got, caps, trail, ways);
+    if (r == FastMatcher::Outcome::gave_up) return false;
+    INFO("text: " << std::string(text));
+    REQUIRE((r == FastMatcher::Outcome::match) == (want >= 0));
+    if (want < 0) return true;
+    REQUIRE(got == want);
+    const RE2& re = *res[static_cast<size_t>(want)];
+    int n = re.NumberOfCapturingGroups();
+    std::vector<re2::StringPiece> g(static_cast<size_t>(n) + 1);
+    REQUIRE(re.Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::ANCHOR_BOTH, g.data(), n + 1));
+    INFO("pattern: " << patterns[static_cast<size_t>(want)]);
+    for (int i = 1; i <= n; ++i) {
+      INFO("group " << i);
+      const auto& s = g[static_cast<size_t>(i)];
+      int b = caps[2 * static_cast<size_t>(i)], e = caps[2 * static_cast<size_t>(i) + 1];
+      CHECK(b == (s.data() == nullptr ? -1 : static_cast<int>(s.data() - text.data())));
+      CHECK(e == (s.data() == nullptr ? -1 : static_cast<int>(s.data() - text.data() + s.size())));
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the fast dispatch picks what the RE2::Set picks, with RE2's groups, on every shipped text format") {
+  auto cat = Catalog::load(fs::path(CALLAUDIT_SOURCE_DIR) / "patterns");
+  REQUIRE_MESSAGE(cat.ok(), cat.error());
+  std::vector<std::string> lines = fixture_lines();
+  for (const auto& f : cat->formats)
+    for (const auto& p : f->patterns)
+      for (const auto& s : p.samples) lines.push_back(s.text);
+  std::mt19937 rng(11);
+  int formats = 0, answered = 0;
+  for (const auto& f : cat->formats) {
+    if (f->layout != Layout::text) continue;
+    std::vector<std::string> ps;
+    for (const auto& p : f->patterns) ps.push_back(p.regex);
+    SetReference ref(ps, 8);
+    if (f->name == "freeswitch-log") {
+      REQUIRE_MESSAGE(ref.fast != nullptr, "every freeswitch-log pattern should fit the fast matcher");
+      // the mod_callcenter, channel and catch-all patterns share the line prefix
+      auto groups = ref.fast->groups();
+      REQUIRE(!groups.empty());
+      CHECK(groups[0].size() >= 9);
+    }
+    if (!ref.fast) continue;
+    ++formats;
+    std::vector<int> chosen(ps.size() + 1, 0);
+    for (const auto& line : lines) {
+      if (!FastMatcher::is_ascii(line)) continue;
+      for (int k = 0; k < 4; ++k) {
+        std::string text = k == 0 ? line : mutate(line, rng);
+        if (!FastMatcher::is_ascii(text)) continue;
+        answered += ref.agree(text) ? 1 : 0;
+      }
+      int idx = -1;
+      std::vector<int> caps, ways;
+      std::vector<std::pair<int, int>> trail;
+      ref.fast->match(line, idx, caps, trail, ways);
+      ++chosen[static_cast<size_t>(idx + 1)];
+    }
+    // every pattern was chosen for some line
+    if (f->name == "freeswitch-log")
+      for (size_t i = 1; i < chosen.size(); ++i) CHECK_MESSAGE(chosen[i] > 0, f->patterns[i - 1].name);
+  }
+  CHECK(formats >= 1);
+  CHECK(answered > 5000);
+}
+
+TEST_CASE("the fast dispatch: a later way of the shared part for an earlier pattern wins over an earlier way") {
+  // "abc": pattern 0 matches only with a = "ab" (the shared part's second way), pattern 1
+  // already with a = "a" (its first way). The Set says 0, and so must the dispatch.
+  SetReference ref({"(?P<a>a|ab)c", "(?P<a>a|ab)bc?", "(?P<a>a|ab).*"}, 1);
+  REQUIRE(ref.fast != nullptr);
+  REQUIRE(ref.fast->groups() == std::vector<std::vector<int>>{{0, 1, 2}});
+  int idx = -1;
+  std::vector<int> caps, ways;
+  std::vector<std::pair<int, int>> trail;
+  REQUIRE(ref.fast->match("abc", idx, caps, trail, ways) == FastMatcher::Outcome::match);
+  CHECK(idx == 0);
+  CHECK(caps[2] == 0);
+  CHECK(caps[3] == 2);
+  REQUIRE(ref.fast->match("ab", idx, caps, trail, ways) == FastMatcher::Outcome::match);
+  CHECK(idx == 1);
+  CHECK(caps[3] == 1);
+  CHECK(ref.agree("abc"));
+}
+
+TEST_CASE("the fast dispatch agrees with the RE2::Set on every short string") {
+  const std::vector<std::vector<std::string>> sets = {
+      {"(?P<a>a|ab)c", "(?P<a>a|ab)bc?", "(?P<a>a|ab).*"},
+      {"(?:(?P<u>a+) )?(?P<v>b*)-c", "(?:(?P<u>a+) )?(?P<v>b*)-(?P<w>.+?)\\s*", "(?:(?P<u>a+) )?(?P<v>b*).*", "c.*", "(?:\\s+.*|)"},
+      {"(?P<x>a*?)(?P<y>b?)(?P<z>a|b)c", "(?P<x>a*?)(?P<y>b?)a", "(?P<x>a*?)(?P<y>b?)", "a b"},
+      {"(?P<p>[ab]{1,2})-(?P<q>\\S*)", "(?P<p>[ab]{1,2})-", "(?P<p>[ab]{1,2})", "(?P<p>.)(?P<r>b)?c?"},
+      {"ab", "a", "ab?c", "", "(?P<n>c)b|.*"},
+  };
+  const std::string alphabet = "abc- ";
+  int answered = 0;
+  for (const auto& ps : sets) {
+    for (size_t min_shared : {1, 2, 8}) {
+      SetReference ref(ps, min_shared);
+      REQUIRE(ref.fast != nullptr);
+      std::vector<size_t> digits;
+      for (size_t len = 0; len <= 6; ++len) {
+        digits.assign(len, 0);
+        for (;;) {
+          std::string s;
+          for (size_t d : digits) s += alphabet[d];
+          answered += ref.agree(s) ? 1 : 0;
+          size_t i = 0;
+          while (i < len && ++digits[i] == alphabet.size()) digits[i++] = 0;
+          if (i == len) break;
+        }
+      }
+    }
+  }
+  CHECK(answered > 200000);
+}
+
+TEST_CASE("the fast dispatch leaves what it cannot do to the RE2::Set") {
+  // one pattern outside the subset: no dispatch at all
+  SetReference none({"(?P<a>a)b", "(?i)ab"}, 1);
+  CHECK(none.fast == nullptr);
+  // a shared part with more ways than it keeps: it gives up, every time
+  std::string shared = "(?P<a>.*)(?P<b>.*)";
+  SetReference many({shared + "x", shared + "y"}, 1);
+  REQUIRE(many.fast != nullptr);
+  REQUIRE(many.fast->groups().size() == 1);
+  int idx = -1;
+  std::vector<int> caps, ways;
+  std::vector<std::pair<int, int>> trail;
+  CHECK(many.fast->match(std::string(40, 'a') + "y", idx, caps, trail, ways) == FastMatcher::Outcome::gave_up);
+  CHECK(many.fast->match("aay", idx, caps, trail, ways) == FastMatcher::Outcome::match);
+  CHECK(idx == 1);
 }

@@ -1,4 +1,4 @@
-// TextParser over the shipped freeswitch-log format: line -> pattern, kind and fields; continuations; idle-CPU field; Set dispatch vs try-each-pattern; explain_mismatch.
+// TextParser over the shipped freeswitch-log format: line -> pattern, kind and fields; continuations; idle-CPU field; Set dispatch vs try-each-pattern; the fast dispatch vs the Set; explain_mismatch.
 #include <doctest/doctest.h>
 #include <re2/re2.h>
 
@@ -306,6 +306,59 @@ TEST_CASE("Set dispatch vs try-each-pattern: dispatch() picks the first pattern 
                                             << (i == 0 ? std::string("no pattern") : spec->patterns[i - 1].name));
   }
   CHECK(text_formats >= 2);  // freeswitch-log and asterisk-queue-log
+}
+
+TEST_CASE("TextParser: the fast dispatch gives the records the RE2::Set gives") {
+  // Every text format's samples and fixture lines, their mutations (cut, bytes changed, a
+  // non-ASCII byte put in), parsed by a parser with the fast dispatch and by one without.
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(root() / "patterns" / "formats"))
+    if (e.path().extension() == ".toml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  int fast_formats = 0, compared = 0, events = 0;
+  for (const auto& file : files) {
+    auto spec = Catalog::load_format(file);
+    REQUIRE_MESSAGE(spec.ok(), file.string());
+    if (spec->layout != Layout::text) continue;
+    TextParser fast(*spec), reference(*spec, false);
+    CHECK_FALSE(reference.fast_dispatch());
+    if (spec->name == "freeswitch-log") CHECK(fast.fast_dispatch());
+    if (!fast.fast_dispatch()) continue;
+    ++fast_formats;
+    std::vector<std::string> lines;
+    for (const auto& p : spec->patterns)
+      for (const auto& smp : p.samples) lines.push_back(smp.text);
+    fs::path fixtures = root() / "fixtures" / "logs" / spec->name;
+    if (fs::is_directory(fixtures))
+      for (const auto& e : fs::directory_iterator(fixtures))
+        if (e.path().extension() != ".toml")
+          for (auto& l : lines_of(e.path())) lines.push_back(std::move(l));
+    size_t n = lines.size();
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& l = lines[i];
+      lines.push_back(l.substr(0, l.size() * 2 / 3));
+      lines.push_back(l + "\xc3\xa9");
+      std::string m = l;
+      if (!m.empty()) m[(i * 7) % m.size()] = "x 9[]:-"[i % 7];
+      lines.push_back(m);
+    }
+    for (const auto& l : lines) {
+      Record a, b;
+      fast.parse(l, a);
+      reference.parse(l, b);
+      INFO(spec->name << ": " << l);
+      CHECK(a.kind == b.kind);
+      CHECK(a.pattern == b.pattern);
+      CHECK(a.fields == b.fields);
+      CHECK(a.rule == b.rule);
+      CHECK(a.why == b.why);
+      ++compared;
+      if (a.kind == RecordKind::event) ++events;
+    }
+  }
+  CHECK(fast_formats >= 1);
+  CHECK(compared > 500);
+  CHECK(events > 100);
 }
 
 TEST_CASE("explain_mismatch tells how far a pattern got") {
