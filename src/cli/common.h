@@ -45,7 +45,7 @@ Result<Catalog> load_catalog(Env& env, const std::string& dir);
 
 void add_common(po::options_description& desc, std::string& db, std::string& patterns);
 
-// The default of --threads: 2 where the machine has two cores or more, else 1.
+// The default of --threads: one more than the cores (at most 8) where there are two or more, else 1.
 int default_threads();
 // --threads N (ingest, analyze), defaulting to the value `threads` holds.
 void add_threads(po::options_description& desc, int& threads);
