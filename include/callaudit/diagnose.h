@@ -38,6 +38,11 @@ struct DiagnosisParams {
   double cited_scan_share = 0.02;
   // The full verdicts stay in memory up to this many bytes, then go to a temporary file.
   size_t verdict_spill_bytes = 2u << 20;
+  // The full verdicts are made this many at a time. With `threads` >= 2 the next batch's
+  // sentences and evidence are made on a second thread while this one's cited lines are read
+  // and logged; the verdicts are the same either way.
+  size_t verdict_batch = 2048;
+  int threads = 2;
   // SQLite's page cache while diagnosing, in KiB (the connection's own size is restored
   // after); 0 keeps the connection's size.
   std::int64_t cache_kib = 8 * 1024;

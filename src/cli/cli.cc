@@ -91,7 +91,7 @@ int default_threads() {
 
 void add_threads(po::options_description& desc, int& threads) {
   desc.add_options()("threads", po::value<int>(&threads)->default_value(threads),
-                     "1: read, parse and store on one thread; 2: scan on one thread while another writes the database; N >= 3: besides, N-1 threads parse text inputs");
+                     "1: read, parse, store and diagnose on one thread; 2: scan on one thread while another writes the database, and make the verdicts on two; N >= 3: besides, N-1 threads parse text inputs");
 }
 
 void error_line(Env& env, const std::string& message) {

@@ -30,6 +30,7 @@ Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std
     for (auto& [k, v] : extra->texts) rules.texts[k] = v;
   }
   DiagnosisParams p = DiagnosisParams::from(rules);
+  p.threads = default_threads() >= 2 ? 2 : 1;
   if (window > 0) {
     p.r2_window = static_cast<TimeUs>(window * 1e6);
     p.consequence_window = static_cast<TimeUs>(window * 1e6);

@@ -78,6 +78,7 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   // caller may take it (analyze reports it instead of diagnosing again). analyze's temporary
   // database is removed at its end: nobody can query its views, so nothing is saved there.
   if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) {
+    params->threads = threads >= 2 ? 2 : 1;  // --threads 1: the diagnosis on one thread too
     auto d = run_diagnosis(env, **store, *cat, *params, !temporary_db);
     if (d.ok() && diagnosis) *diagnosis = std::move(*d);
   }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <future>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -686,11 +687,11 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
   };
   std::vector<std::int64_t> ids;
   std::vector<Cited> cited;
-  std::vector<FailureVerdict> batch;
-  std::string fallback_template;
-  constexpr size_t kBatch = 2048;
-  for (size_t b0 = 0; b0 < by_time.size(); b0 += kBatch) {
-    const size_t b1 = std::min(by_time.size(), b0 + kBatch);
+  const size_t batch_size = std::max<size_t>(p.verdict_batch, 1);
+  // The sentences and evidence of the failures [b0, b1) in time order. No database access and
+  // nothing shared is written (each failure's own setup and trace are moved out), so it may
+  // run on a second thread while the batch before it is finished on this one.
+  auto make_batch = [&](size_t b0, size_t b1, std::vector<FailureVerdict>& batch, std::string& fallback_template) {
     batch.clear();
     batch.resize(b1 - b0);
     for (size_t k = b0; k < b1; ++k) {
@@ -782,6 +783,17 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         v.why = render(*tmpl, vars);
       }
     }
+  };
+  std::vector<FailureVerdict> batch, next_batch;
+  std::string fallback_here, fallback_ahead;
+  // declared after everything make_batch uses: on an early return it is waited for first
+  std::future<void> ahead;  // the next batch, being made on a second thread
+  if (!by_time.empty()) make_batch(0, std::min(by_time.size(), batch_size), batch, fallback_here);
+  for (size_t b0 = 0; b0 < by_time.size(); b0 += batch_size) {
+    const size_t b1 = std::min(by_time.size(), b0 + batch_size);
+    const size_t n1 = std::min(by_time.size(), b1 + batch_size);  // the next batch is [b1, n1)
+    if (b1 < n1 && p.threads >= 2)
+      ahead = std::async(std::launch::async, [&, b1, n1] { make_batch(b1, n1, next_batch, fallback_ahead); });
     // the batch's cited lines, each read once in ascending id order: runs of close ids (at
     // least cited_scan_share of the events between them cited) by one pass over the run's id
     // range, lone ones by a lookup each, fewer B-tree descents than one lookup per line
@@ -839,6 +851,13 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
         }
       }
       if (Status s = out.verdicts.append(v); !s.ok()) return s;
+    }
+    if (b1 < n1) {
+      if (ahead.valid())
+        ahead.get();  // rethrows what the second thread threw
+      else
+        make_batch(b1, n1, next_batch, fallback_here);
+      std::swap(batch, next_batch);
     }
   }
   out.failures = std::move(briefs);

@@ -185,3 +185,35 @@ TEST_CASE("a diagnosis spilled to a temporary file writes the same JSON, CSV and
   CHECK(ac.str() == bc.str());
   CHECK(at.str() == bt.str());
 }
+
+TEST_CASE("verdicts made a batch ahead on a second thread are those made on one, whatever the batch size") {
+  testutil::FixtureCase fx;
+  auto& cat = fx.cat;
+  auto& store = fx.store;
+  DiagnosisParams p = DiagnosisParams::from(cat->rules);
+  p.threads = 1;
+  auto one = diagnose(**store, *cat, p);
+  REQUIRE(one.ok());
+  REQUIRE(one->failures.size() > 10);
+  std::ostringstream want, want_csv;
+  write_diagnosis_json(want, *one, {});
+  write_diagnosis_csv(want_csv, *one);
+  REQUIRE(want.str().find("\"why\"") != std::string::npos);
+  // batches of one, of a few (the last one short) and larger than all failures
+  for (size_t batch : {size_t{1}, size_t{3}, one->failures.size() - 1, size_t{1} << 20}) {
+    for (int threads : {1, 2}) {
+      CAPTURE(batch);
+      CAPTURE(threads);
+      p.verdict_batch = batch;
+      p.threads = threads;
+      auto d = diagnose(**store, *cat, p);
+      REQUIRE(d.ok());
+      CHECK(d->verdicts.size() == one->failures.size());
+      std::ostringstream got, got_csv;
+      write_diagnosis_json(got, *d, {});
+      write_diagnosis_csv(got_csv, *d);
+      CHECK(got.str() == want.str());
+      CHECK(got_csv.str() == want_csv.str());
+    }
+  }
+}
