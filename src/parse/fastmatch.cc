@@ -16,6 +16,8 @@ struct FastMatcher::Node {
   std::uint64_t bits[2] = {0, 0};   // rep: the class, over bytes 0..127
   std::uint8_t in[256] = {};        // rep: the same class as a table (bytes from 0x80 never in it)
   bool dot = false;                 // rep: the class is every ASCII byte but '\n'
+  bool possessive = false;          // rep: nothing after it can start with a byte of its class,
+                                    // so of all its lengths only the longest can lead to a match
   size_t min = 1, max = 1;          // rep; max == npos: unbounded
   bool greedy = true;               // rep
   int slot = 0;                     // save
@@ -325,6 +327,9 @@ void compute_first(const FastMatcher::Node* cn) {
       n->first[1] = n->bits[1];
       if (n->min == 0) add(n->next);
       else compute_first(n->next);
+      // A shorter run would leave a byte of the class first for what follows, which cannot
+      // start with one (the end of the text cannot be there either: the longer run went on).
+      n->possessive = ((n->bits[0] & n->next->first[0]) | (n->bits[1] & n->next->first[1])) == 0;
       break;
     case Node::save:
       add(n->next);
@@ -335,7 +340,7 @@ void compute_first(const FastMatcher::Node* cn) {
     case Node::end:
       n->first_end = true;
       break;
-    case Node::accept:  // must be reached whatever comes next
+    case Node::accept:  // FastDispatch sets the rests' first bytes before this is reached
       n->first[0] = n->first[1] = ~std::uint64_t{0};
       n->first_end = true;
       break;
@@ -528,7 +533,7 @@ struct Run {
             while (k < most && n->in[static_cast<unsigned char>(p[k])]) ++k;
           }
           if (k < n->min) return false;
-          if (k == n->min) {
+          if (k == n->min || n->possessive) {
             pos += k;
             n = n->next;
             break;
@@ -672,17 +677,26 @@ std::unique_ptr<FastDispatch> FastDispatch::compile(const std::vector<Input>& pa
     Group run;
     // A lone pattern shares nothing: it is matched whole from the start.
     size_t shared = members[r].size() > 1 ? spans[r].second : 0;
+    FastMatcher::Node* accept = nullptr;
     if (shared > 0) {
       const auto& a = atoms[spans[r].first];
-      run.shared = l.link(join(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(shared)),
-                          l.make(FastMatcher::Node::accept, nullptr));
+      accept = l.make(FastMatcher::Node::accept, nullptr);
+      run.shared = l.link(join(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(shared)), accept);
     }
     for (int i : members[r]) {
       const auto& a = atoms[static_cast<size_t>(i)];
       run.rests.emplace_back(i, l.link(join(a.begin() + static_cast<std::ptrdiff_t>(shared), a.end()), end));
       compute_first(run.rests.back().second);
+      if (accept != nullptr) {  // a way is worth keeping only where some rest can start
+        accept->first[0] |= run.rests.back().second->first[0];
+        accept->first[1] |= run.rests.back().second->first[1];
+        accept->first_end = accept->first_end || run.rests.back().second->first_end;
+      }
     }
-    if (run.shared != nullptr) compute_first(run.shared);
+    if (accept != nullptr) {
+      accept->first_done = true;
+      compute_first(run.shared);
+    }
     d->groups_.push_back(std::move(run));
   }
   return d;

@@ -6,7 +6,10 @@
 //
 // `compile` accepts only the subset it can reproduce exactly (anything else: nullptr, and the
 // caller keeps using RE2); `match` is tried only on ASCII text and may give up (a step budget
-// bounds backtracking), in which case the caller asks RE2. Covered by
+// bounds backtracking), in which case the caller asks RE2. Each node knows the bytes a match
+// from it can start with: branches and backtracking steps that cannot match are skipped
+// without entering them, and a quantified class whose continuation cannot start with a byte of
+// it takes only its longest run (no shorter one could lead to a match). Covered by
 // tests/parse/fastmatch_test.cc, which compares it with RE2 on every shipped pattern.
 #pragma once
 #include <array>
