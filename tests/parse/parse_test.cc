@@ -335,7 +335,7 @@ TEST_CASE("TextParser: the fast dispatch gives the records the RE2::Set gives") 
           for (auto& l : lines_of(e.path())) lines.push_back(std::move(l));
     size_t n = lines.size();
     for (size_t i = 0; i < n; ++i) {
-      const std::string& l = lines[i];
+      const std::string l = lines[i];  // a copy: push_back below may move the vector
       lines.push_back(l.substr(0, l.size() * 2 / 3));
       lines.push_back(l + "\xc3\xa9");
       std::string m = l;
