@@ -101,6 +101,11 @@ class TextParser {
   void assume_record_seen() { seen_record_ = true; }
 
  private:
+  // The index of the first pattern matching `line`, or -1; `have_caps`: the fast dispatch
+  // answered and `caps` holds that pattern's groups.
+  int pick(std::string_view line, bool& have_caps, std::vector<int>& caps, std::vector<std::pair<int, int>>& trail,
+           std::vector<int>& ways, std::vector<int>& hits) const;
+
   const FormatSpec& spec_;
   std::shared_ptr<const TextPlan> plan_;
   const FastDispatch* fast_ = nullptr;  // the plan's dispatch, unless turned off

@@ -653,7 +653,7 @@ std::unique_ptr<FastDispatch> FastDispatch::compile(const std::vector<Input>& pa
     most_groups = std::max(most_groups, ast->second);
   }
   // Groups of consecutive patterns with at least min_shared atoms in common.
-  std::vector<std::pair<size_t, size_t>> spans;  // [first, last] pattern, shared atoms
+  std::vector<std::pair<size_t, size_t>> spans;  // per group: its first pattern, the atoms its members share
   std::vector<std::vector<int>> members;
   for (size_t i = 0; i < atoms.size(); ++i) {
     if (!members.empty()) {
@@ -674,30 +674,31 @@ std::unique_ptr<FastDispatch> FastDispatch::compile(const std::vector<Input>& pa
   Linker l{d->nodes_};
   const FastMatcher::Node* end = l.make(FastMatcher::Node::end, nullptr);
   for (size_t r = 0; r < spans.size(); ++r) {
-    Group run;
+    Group g;
     // A lone pattern shares nothing: it is matched whole from the start.
     size_t shared = members[r].size() > 1 ? spans[r].second : 0;
     FastMatcher::Node* accept = nullptr;
     if (shared > 0) {
       const auto& a = atoms[spans[r].first];
       accept = l.make(FastMatcher::Node::accept, nullptr);
-      run.shared = l.link(join(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(shared)), accept);
+      g.shared = l.link(join(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(shared)), accept);
     }
     for (int i : members[r]) {
       const auto& a = atoms[static_cast<size_t>(i)];
-      run.rests.emplace_back(i, l.link(join(a.begin() + static_cast<std::ptrdiff_t>(shared), a.end()), end));
-      compute_first(run.rests.back().second);
+      const FastMatcher::Node* rest = l.link(join(a.begin() + static_cast<std::ptrdiff_t>(shared), a.end()), end);
+      compute_first(rest);
       if (accept != nullptr) {  // a way is worth keeping only where some rest can start
-        accept->first[0] |= run.rests.back().second->first[0];
-        accept->first[1] |= run.rests.back().second->first[1];
-        accept->first_end = accept->first_end || run.rests.back().second->first_end;
+        accept->first[0] |= rest->first[0];
+        accept->first[1] |= rest->first[1];
+        accept->first_end = accept->first_end || rest->first_end;
       }
+      g.rests.emplace_back(i, rest);
     }
     if (accept != nullptr) {
       accept->first_done = true;
-      compute_first(run.shared);
+      compute_first(g.shared);
     }
-    d->groups_.push_back(std::move(run));
+    d->groups_.push_back(std::move(g));
   }
   return d;
 }
@@ -706,9 +707,9 @@ FastDispatch::~FastDispatch() = default;
 
 std::vector<std::vector<int>> FastDispatch::groups() const {
   std::vector<std::vector<int>> out;
-  for (const auto& r : groups_) {
+  for (const auto& g : groups_) {
     out.emplace_back();
-    for (const auto& [i, rest] : r.rests) out.back().push_back(i);
+    for (const auto& [i, rest] : g.rests) out.back().push_back(i);
   }
   return out;
 }
@@ -719,23 +720,23 @@ FastMatcher::Outcome FastDispatch::match(std::string_view text, int& index, std:
   if (text.size() > (1u << 30)) return Outcome::gave_up;
   const auto budget = 64 * static_cast<std::int64_t>(text.size()) + 512;
   const size_t stride = static_cast<size_t>(slots_) + 1;
-  for (const auto& run : groups_) {
+  for (const auto& g : groups_) {
     ways.clear();
     caps.assign(static_cast<size_t>(slots_), -1);
-    if (run.shared != nullptr) {
+    if (g.shared != nullptr) {
       trail.clear();
       Run r{text.data(), text.size(), caps.data(), &trail};
       r.budget = budget;
       r.ways = &ways;
       r.slots = slots_;
-      r.run(run.shared, 0);  // every way ends in `accept`, which goes on to the next
+      r.run(g.shared, 0);  // every way ends in `accept`, which goes on to the next
       if (r.gave_up) return Outcome::gave_up;
       if (ways.empty()) continue;
     } else {
       ways.push_back(0);
       ways.insert(ways.end(), caps.begin(), caps.end());
     }
-    for (const auto& [i, rest] : run.rests) {
+    for (const auto& [i, rest] : g.rests) {
       for (size_t w = 0; w < ways.size(); w += stride) {
         if (!may_start(rest, text.data(), static_cast<size_t>(ways[w]), text.size())) continue;
         std::copy(ways.begin() + static_cast<std::ptrdiff_t>(w + 1),

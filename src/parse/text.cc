@@ -87,19 +87,28 @@ TextParser::TextParser(const FormatSpec& spec, bool fast_dispatch)
 
 bool TextParser::fast_dispatch() const { return fast_ != nullptr; }
 
-int TextParser::dispatch(std::string_view line) const {
+int TextParser::pick(std::string_view line, bool& have_caps, std::vector<int>& caps,
+                     std::vector<std::pair<int, int>>& trail, std::vector<int>& ways, std::vector<int>& hits) const {
+  have_caps = false;
   if (fast_ && FastMatcher::is_ascii(line)) {
-    std::vector<int> caps, ways;
-    std::vector<std::pair<int, int>> trail;
     int idx = -1;
     auto r = fast_->match(line, idx, caps, trail, ways);
-    if (r == FastMatcher::Outcome::match) return idx;
+    if (r == FastMatcher::Outcome::match) {
+      have_caps = true;
+      return idx;
+    }
     if (r == FastMatcher::Outcome::no_match) return -1;
   }
   auto* set = static_cast<re2::RE2::Set*>(spec_.set.get());
-  std::vector<int> hits;
   if (!set->Match(line, &hits) || hits.empty()) return -1;
   return *std::min_element(hits.begin(), hits.end());
+}
+
+int TextParser::dispatch(std::string_view line) const {
+  bool have_caps = false;
+  std::vector<int> caps, ways, hits;
+  std::vector<std::pair<int, int>> trail;
+  return pick(line, have_caps, caps, trail, ways, hits);
 }
 
 void TextParser::parse(std::string_view line, Record& out, bool line_outlives_record) {
@@ -107,25 +116,12 @@ void TextParser::parse(std::string_view line, Record& out, bool line_outlives_re
   out.rule = nullptr;
   out.fields.clear();
   if (!out.why.empty()) out.why.clear();
-  int idx = -1;
-  bool have_caps = false;  // the dispatch pass gave the groups too
-  if (fast_ && FastMatcher::is_ascii(line)) {
-    auto r = fast_->match(line, idx, caps_, trail_, ways_);
-    if (r == FastMatcher::Outcome::match) have_caps = true;
-    if (r == FastMatcher::Outcome::no_match) {
-      out.pattern.clear();
-      out.why = "fits no layout of " + spec_.name;
-      return;
-    }
-  }
-  if (!have_caps) {
-    auto* set = static_cast<re2::RE2::Set*>(spec_.set.get());
-    if (!set->Match(line, &hits_) || hits_.empty()) {
-      out.pattern.clear();
-      out.why = "fits no layout of " + spec_.name;
-      return;
-    }
-    idx = *std::min_element(hits_.begin(), hits_.end());
+  bool have_caps = false;  // the fast dispatch gave the groups too
+  const int idx = pick(line, have_caps, caps_, trail_, ways_, hits_);
+  if (idx < 0) {
+    out.pattern.clear();
+    out.why = "fits no layout of " + spec_.name;
+    return;
   }
   const LinePattern& p = spec_.patterns[static_cast<size_t>(idx)];
   if (out.pattern != p.name) out.pattern = p.name;
@@ -145,29 +141,17 @@ void TextParser::parse(std::string_view line, Record& out, bool line_outlives_re
   const TextPlan::Pattern& tp = plan_->patterns[static_cast<size_t>(idx)];
   // Unless the caller keeps the line, the record keeps its own copy: its fields are views into it.
   std::string_view text = line_outlives_record ? line : out.fields.keep(line);
-  bool done = false;
-  if (have_caps) {
+  // the groups: from the dispatch, else from the pattern's fast matcher, else from RE2 below
+  const bool done = have_caps || (tp.fast && FastMatcher::is_ascii(text) &&
+                                  tp.fast->match(text, caps_, trail_) == FastMatcher::Outcome::match);
+  if (done) {
     out.fields.add_view("pattern", p.name);
-    const auto& caps = caps_;
     for (const auto& [name, gi] : tp.groups) {
-      int b = caps[2 * static_cast<size_t>(gi)], e = caps[2 * static_cast<size_t>(gi) + 1];
+      int b = caps_[2 * static_cast<size_t>(gi)], e = caps_[2 * static_cast<size_t>(gi) + 1];
       if (b < 0 || e < 0) continue;
       out.fields.add_view(name, text.substr(static_cast<size_t>(b), static_cast<size_t>(e - b)));
     }
-    done = true;
-  } else if (tp.fast && FastMatcher::is_ascii(text)) {
-    auto r = tp.fast->match(text, caps_, trail_);
-    if (r == FastMatcher::Outcome::match) {
-      out.fields.add_view("pattern", p.name);
-      for (const auto& [name, gi] : tp.groups) {
-        int b = caps_[2 * static_cast<size_t>(gi)], e = caps_[2 * static_cast<size_t>(gi) + 1];
-        if (b < 0 || e < 0) continue;
-        out.fields.add_view(name, text.substr(static_cast<size_t>(b), static_cast<size_t>(e - b)));
-      }
-      done = true;
-    }
-  }
-  if (!done) {
+  } else {
     const re2::RE2& re = *p.re;
     int n = re.NumberOfCapturingGroups();
     groups_.assign(static_cast<size_t>(n) + 1, re2::StringPiece());

@@ -67,6 +67,15 @@ std::vector<std::string> fixture_lines() {
   return out;
 }
 
+// Every fixture line and every sample line of the catalog's formats.
+std::vector<std::string> shipped_lines(const Catalog& cat) {
+  std::vector<std::string> lines = fixture_lines();
+  for (const auto& f : cat.formats)
+    for (const auto& p : f->patterns)
+      for (const auto& s : p.samples) lines.push_back(s.text);
+  return lines;
+}
+
 std::string mutate(const std::string& s, std::mt19937& rng) {
   static const std::string alphabet = "0123456789abcdefAZ _-.:@/[]()%\"<>\t";
   std::string out = s;
@@ -96,10 +105,7 @@ std::string mutate(const std::string& s, std::mt19937& rng) {
 TEST_CASE("the fast matcher agrees with RE2 on every shipped text pattern") {
   auto cat = Catalog::load(fs::path(CALLAUDIT_SOURCE_DIR) / "patterns");
   REQUIRE_MESSAGE(cat.ok(), cat.error());
-  std::vector<std::string> lines = fixture_lines();
-  for (const auto& f : cat->formats)
-    for (const auto& p : f->patterns)
-      for (const auto& s : p.samples) lines.push_back(s.text);
+  std::vector<std::string> lines = shipped_lines(*cat);
   REQUIRE(lines.size() > 100);
   std::mt19937 rng(7);
   int supported = 0, compared = 0;
@@ -231,10 +237,7 @@ struct SetReference {
 TEST_CASE("the fast dispatch picks what the RE2::Set picks, with RE2's groups, on every shipped text format") {
   auto cat = Catalog::load(fs::path(CALLAUDIT_SOURCE_DIR) / "patterns");
   REQUIRE_MESSAGE(cat.ok(), cat.error());
-  std::vector<std::string> lines = fixture_lines();
-  for (const auto& f : cat->formats)
-    for (const auto& p : f->patterns)
-      for (const auto& s : p.samples) lines.push_back(s.text);
+  std::vector<std::string> lines = shipped_lines(*cat);
   std::mt19937 rng(11);
   int formats = 0, answered = 0;
   for (const auto& f : cat->formats) {

@@ -260,6 +260,19 @@ int first_full_match(const FormatSpec& spec, std::string_view line) {
   return -1;
 }
 
+// A format's sample lines, then the lines of its fixtures.
+std::vector<std::string> format_lines(const FormatSpec& spec) {
+  std::vector<std::string> lines;
+  for (const auto& p : spec.patterns)
+    for (const auto& s : p.samples) lines.push_back(s.text);
+  fs::path fixtures = root() / "fixtures" / "logs" / spec.name;
+  if (fs::is_directory(fixtures))
+    for (const auto& e : fs::directory_iterator(fixtures))
+      if (e.path().extension() != ".toml")
+        for (auto& l : lines_of(e.path())) lines.push_back(std::move(l));
+  return lines;
+}
+
 }  // namespace
 
 TEST_CASE("Set dispatch vs try-each-pattern: dispatch() picks the first pattern that matches") {
@@ -273,14 +286,7 @@ TEST_CASE("Set dispatch vs try-each-pattern: dispatch() picks the first pattern 
     CHECK_MESSAGE(spec.ok(), file.string() << ": " << (spec.ok() ? "" : spec.error()));
     if (!spec.ok() || spec->layout != Layout::text) continue;
     ++text_formats;
-    std::vector<std::string> lines;
-    for (const auto& p : spec->patterns)
-      for (const auto& s : p.samples) lines.push_back(s.text);
-    fs::path fixtures = root() / "fixtures" / "logs" / spec->name;
-    if (fs::is_directory(fixtures))
-      for (const auto& e : fs::directory_iterator(fixtures))
-        if (e.path().extension() != ".toml")
-          for (auto& l : lines_of(e.path())) lines.push_back(std::move(l));
+    std::vector<std::string> lines = format_lines(*spec);
     REQUIRE(lines.size() >= spec->patterns.size());
     // and variants that fall to later patterns or to none
     std::vector<std::string> variants;
@@ -325,14 +331,7 @@ TEST_CASE("TextParser: the fast dispatch gives the records the RE2::Set gives") 
     if (spec->name == "freeswitch-log") CHECK(fast.fast_dispatch());
     if (!fast.fast_dispatch()) continue;
     ++fast_formats;
-    std::vector<std::string> lines;
-    for (const auto& p : spec->patterns)
-      for (const auto& smp : p.samples) lines.push_back(smp.text);
-    fs::path fixtures = root() / "fixtures" / "logs" / spec->name;
-    if (fs::is_directory(fixtures))
-      for (const auto& e : fs::directory_iterator(fixtures))
-        if (e.path().extension() != ".toml")
-          for (auto& l : lines_of(e.path())) lines.push_back(std::move(l));
+    std::vector<std::string> lines = format_lines(*spec);
     size_t n = lines.size();
     for (size_t i = 0; i < n; ++i) {
       const std::string l = lines[i];  // a copy: push_back below may move the vector
