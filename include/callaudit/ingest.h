@@ -61,8 +61,9 @@ Detection detect_format(const Catalog& cat, std::string_view head);
 // all (read error, missing required columns); unmatched lines are data, not errors.
 // `parse_threads` > 1: the lines of a text input are parsed by that many worker threads, in
 // chunks, and handed to the normalizer in input order (the result does not depend on it).
+// `keep_detail` = false: the events carry no `detail` (see Normalizer).
 Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                       ScanSink& sink, int parse_threads = 1);
+                       ScanSink& sink, int parse_threads = 1, bool keep_detail = true);
 
 struct IngestOptions {
   std::string forced_format;  // --as
@@ -72,6 +73,9 @@ struct IngestOptions {
   // (this thread); N >= 3: besides, N - 1 parser threads parse the chunks of a text input.
   // (On two cores, parser threads only add work: the scan and the writer already fill them.)
   int threads = 2;
+  // false: events are stored without `detail` (NULL), which only queries of the database show;
+  // for analyze's temporary database, removed after the report (saves the text and its pages).
+  bool keep_detail = true;
   std::function<void(const std::string& name, std::uint64_t bytes, std::int64_t lines)> progress;
 };
 

@@ -30,7 +30,9 @@ struct ViewHash {
 
 class Normalizer {
  public:
-  Normalizer(const FormatSpec& spec, const Codes& codes, const ZoneConverter& zone);
+  // keep_detail = false leaves Event::detail empty (merged legs are still merged and counted):
+  // for a database nobody will query, since neither the diagnosis nor the report reads it.
+  Normalizer(const FormatSpec& spec, const Codes& codes, const ZoneConverter& zone, bool keep_detail = true);
   // Takes a record that matched a rule. Returns an error (the record then counts as
   // unmatched) when it cannot be normalized: unreadable time, unknown state, no agent.
   Status feed(const Record& rec, std::int64_t line, std::string_view raw);
@@ -60,6 +62,7 @@ class Normalizer {
   const FormatSpec& spec_;
   const Codes& codes_;
   const ZoneConverter& zone_;
+  bool keep_detail_;
   std::deque<Pending> pending_;
   std::deque<Event> ready_;
   std::map<std::string, std::pair<int, std::uint64_t>, std::less<>> legs_;  // leg -> (SIP status, age)

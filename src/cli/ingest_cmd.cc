@@ -43,6 +43,7 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   opts.forced_format = forced;
   opts.zone = tz;
   opts.threads = threads;
+  opts.keep_detail = !temporary_db;  // nobody queries analyze's temporary database
   auto last = std::chrono::steady_clock::now();
   if (env.err_tty) {
     opts.progress = [&](const std::string& name, std::uint64_t bytes, std::int64_t lines) {

@@ -446,10 +446,10 @@ Detection detect_format(const Catalog& cat, std::string_view head) {
 }
 
 Result<ScanStats> scan(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                       ScanSink& sink, int parse_threads) {
+                       ScanSink& sink, int parse_threads, bool keep_detail) {
   ScanStats st;
   st.format = spec.name;
-  Normalizer norm(spec, cat.codes, zone);
+  Normalizer norm(spec, cat.codes, zone, keep_detail);
   Counter counter{st, sink, norm, spec.layout == Layout::text};
   Record rec;
   if (spec.layout == Layout::text) {
@@ -630,13 +630,13 @@ class QueueSink : public ScanSink {
 
 // Runs the scan on its own thread while this one hands what it finds to `writer`.
 Result<ScanStats> scan_and_store(const FormatSpec& spec, const Catalog& cat, const ZoneConverter& zone, ByteSource& src,
-                                 StoreSink& writer, int parse_threads) {
+                                 StoreSink& writer, int parse_threads, bool keep_detail) {
   BatchQueue queue(4);
   QueueSink sink(queue);
   std::optional<Result<ScanStats>> scanned;
   std::thread scanner([&] {
     try {
-      auto r = scan(spec, cat, zone, src, sink, parse_threads);
+      auto r = scan(spec, cat, zone, src, sink, parse_threads, keep_detail);
       if (r.ok()) {
         Status f = sink.flush();
         if (!f.ok()) r = f;
@@ -721,8 +721,8 @@ InputReport Ingester::ingest(InputStream& in) {
   StoreSink sink(store_, rep, in.name, opts_.progress);
   // --threads 2 is the scan beside the writer; from 3 on, N - 1 parser threads besides
   const int parse_threads = opts_.threads >= 3 ? opts_.threads - 1 : 1;
-  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, parse_threads)
-                                   : scan(*spec, cat_, zone_, *src, sink);
+  auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, parse_threads, opts_.keep_detail)
+                                   : scan(*spec, cat_, zone_, *src, sink, 1, opts_.keep_detail);
   if (!scanned.ok()) {
     store_.abort_input();
     rep.status = "error";

@@ -171,8 +171,8 @@ void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::stri
   classify(e, fields, codes, reason_table);
 }
 
-Normalizer::Normalizer(const FormatSpec& spec, const Codes& codes, const ZoneConverter& zone)
-    : spec_(spec), codes_(codes), zone_(zone) {}
+Normalizer::Normalizer(const FormatSpec& spec, const Codes& codes, const ZoneConverter& zone, bool keep_detail)
+    : spec_(spec), codes_(codes), zone_(zone), keep_detail_(keep_detail) {}
 
 Result<TimeUs> Normalizer::read_time(std::string_view text) const {
   ParsedTime p;
@@ -237,7 +237,7 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
   if (FieldPtr n = field(f, "agent_name"); nonempty(n)) e.agent_name.assign(*n);
   if (FieldPtr c = field(f, "call"); nonempty(c)) e.call.assign(*c);
   if (FieldPtr q = field(f, "queue"); nonempty(q)) e.queue.assign(*q);
-  if (FieldPtr d = field(f, "detail"); nonempty(d)) e.detail.assign(*d);
+  if (FieldPtr d = field(f, "detail"); keep_detail_ && nonempty(d)) e.detail.assign(*d);
 
   if (e.type == EventType::state) {
     FieldPtr st = field(f, "state");
@@ -346,7 +346,7 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
     if (m != marks_.end()) {
       if (e.at - m->second.first <= spec_.mark_window_ms * 1000LL && e.at >= m->second.first) {
         e.initiator = m->second.second;
-        e.detail = e.detail.empty() ? "set by the platform after the preceding failure" : e.detail;
+        if (keep_detail_ && e.detail.empty()) e.detail = "set by the platform after the preceding failure";
       }
       marks_.erase(m);
     }
@@ -410,9 +410,11 @@ void Normalizer::merge_into(Pending& primary, Pending& weak) {
     p.reason = reason;
   }
   if (!p.ring_ms && w.ring_ms) p.ring_ms = w.ring_ms;
-  std::string link = "line " + std::to_string(w.line) + ": " + w.raw;
-  if (!w.detail.empty()) link += " (" + w.detail + ")";
-  p.detail = p.detail.empty() ? link : p.detail + "; " + link;
+  if (keep_detail_) {
+    std::string link = "line " + std::to_string(w.line) + ": " + w.raw;
+    if (!w.detail.empty()) link += " (" + w.detail + ")";
+    p.detail = p.detail.empty() ? link : p.detail + "; " + link;
+  }
   weak.done = true;
   primary.merge = "primary-merged";
   ++merged_;

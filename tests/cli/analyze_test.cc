@@ -86,6 +86,22 @@ TEST_CASE("analyze without --db reports the same and leaves no database behind")
   CHECK(th == kh);
 }
 
+TEST_CASE("analyze's temporary database leaves out the detail that only queries show; the report is the same") {
+  testutil::TempDir tmp;
+  fs::path in = scenario_inputs("freeswitch-403-vs-603");
+  for (const char* format : {"json", "html", "md"}) {
+    CAPTURE(format);
+    const std::string t = (tmp / (std::string("tmp.") + format)).string(), k = (tmp / (std::string("kept.") + format)).string();
+    fs::remove(tmp / "kept.db");
+    REQUIRE(run_cli({"analyze", "-o", t, in.string()}).code == 0);
+    REQUIRE(run_cli({"analyze", "--db", (tmp / "kept.db").string(), "-o", k, in.string()}).code == 0);
+    // the kept database has the merged legs' lines in `detail`: there was something to leave out
+    CHECK(scalar(tmp / "kept.db", "SELECT count(*) FROM events WHERE detail LIKE 'line %'") > 0);
+    CHECK(read_file(t).size() > 100);
+    CHECK(read_file(t) == read_file(k));
+  }
+}
+
 TEST_CASE("a kept database has every index; the report-only set is two others") {
   testutil::TempDir tmp;
   auto count = [](const fs::path& db) {

@@ -49,3 +49,45 @@ TEST_CASE("two failed offers to one agent within the merge window stay two") {
     if (e.type == EventType::result) kinds.push_back(e.kind);
   CHECK(kinds == std::vector<std::string>{"busy", "no_answer"});
 }
+
+TEST_CASE("without detail the events are the same but for the detail, merges included") {
+  auto cat = Catalog::load(testutil::source_dir() / "patterns");
+  REQUIRE(cat.ok());
+  auto zone = ZoneConverter::make("");
+  REQUIRE(zone.ok());
+  const std::string log = testutil::read_file(testutil::source_dir() / "fixtures/logs/freeswitch-log/freeswitch.log");
+  REQUIRE(!log.empty());
+  auto run = [&](bool keep_detail, int threads) {
+    auto src = memory_source(log);
+    Collect sink;
+    auto st = scan(*cat->find("freeswitch-log"), *cat, *zone, *src, sink, threads, keep_detail);
+    REQUIRE(st.ok());
+    return std::make_pair(*st, sink.events);
+  };
+  for (int threads : {1, 3}) {
+    CAPTURE(threads);
+    auto [with_st, with] = run(true, threads);
+    auto [without_st, without] = run(false, threads);
+    CHECK(with_st.merged > 0);
+    CHECK(without_st.merged == with_st.merged);
+    CHECK(without_st.events == with_st.events);
+    REQUIRE(without.size() == with.size());
+    int with_detail = 0;
+    for (size_t i = 0; i < with.size(); ++i) {
+      CAPTURE(with[i].line);
+      if (!with[i].detail.empty()) ++with_detail;
+      CHECK(without[i].detail.empty());
+      Event a = with[i];
+      a.detail.clear();
+      CHECK(a.line == without[i].line);
+      CHECK(a.raw == without[i].raw);
+      CHECK(a.kind == without[i].kind);
+      CHECK(a.sip == without[i].sip);
+      CHECK(a.reason == without[i].reason);
+      CHECK(a.initiator == without[i].initiator);
+      CHECK(a.agent == without[i].agent);
+      CHECK(a.at == without[i].at);
+    }
+    CHECK(with_detail > 0);
+  }
+}
