@@ -18,6 +18,8 @@
 
 namespace callaudit {
 
+struct Diagnosis;
+
 struct DiagnosisParams {
   TimeUs r1_window = 2 * kUsPerSecond;
   std::vector<std::string> r1_causes;  // from rules/diagnosis.toml [r1] causes
@@ -49,6 +51,11 @@ struct DiagnosisParams {
   // Called as each phase of diagnose() ends ("load", "rules", "figures", "verdicts": sentences,
   // evidence and cited lines): the command line times them for the benchmark. Empty: not called.
   std::function<void(const char* phase)> on_phase;
+  // Called once, when everything but the full verdicts is final (briefs, incidents, figures,
+  // counts) and before those are made: from then on another thread may read the diagnosis,
+  // its verdicts as they are appended (the log streams, see VerdictLog), while diagnose_into()
+  // goes on. Empty: not called.
+  std::function<void(const Diagnosis&)> on_briefs;
   static DiagnosisParams from(const RuleParams& rules);
 };
 
@@ -173,14 +180,21 @@ struct FailureBrief {
 // The full verdicts of a diagnosis, in order, kept serialized: in memory while small, then in
 // an unlinked temporary file (in $TMPDIR, else /tmp), so that a diagnosis of a million
 // failures does not hold a million verdicts' texts and cited lines in memory. Built once, then
-// read: copies share the same store. Reading is not thread-safe. A failure to read back the
-// temporary file throws std::runtime_error (the commands report it as an internal error).
+// read: copies share the same store. One thread may append while another reads: after
+// stream(), a reader asking for a verdict not yet appended waits for it, until close() (or
+// finish()) says no more will come. A failure to read back the temporary file, or a log closed
+// with an error, throws std::runtime_error (the commands report it as an error).
 class VerdictLog {
  public:
   explicit VerdictLog(size_t spill_bytes = 2u << 20);
   Status append(const FailureVerdict& v);
-  // Writes out what append() still buffers; reading does it too, but cannot report a failure.
+  // Writes out what append() still buffers and closes the log (see close()).
   Status finish();
+  // From now on readers wait for verdicts still to be appended (by another thread).
+  void stream();
+  // No more appends: waiting readers wake. With an error, a reader that would wait for a
+  // verdict that will never come throws it instead of ending early.
+  void close(const std::string& error = "");
   [[nodiscard]] size_t size() const;
   [[nodiscard]] bool spilled() const;  // in a temporary file
   [[nodiscard]] FailureVerdict get(size_t i) const;
@@ -220,6 +234,10 @@ struct Diagnosis {
 
 // Runs the whole diagnosis over the database in one set-based pass.
 Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisParams& params);
+// The same into `out` (replaced), which stays where it is: a reader started by
+// params.on_briefs may use it until that reader is joined. On an error after on_briefs, the
+// verdict log is closed with it, so that the reader stops too.
+Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& params, Diagnosis& out);
 // Saves it (replacing the previous one) so the SQL views can show it.
 Status save_diagnosis(Store& store, const Diagnosis& d);
 

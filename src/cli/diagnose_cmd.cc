@@ -38,20 +38,26 @@ Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std
   return p;
 }
 
-Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save) {
+Status run_diagnosis_into(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save, Diagnosis& out) {
   PhaseClock clock;
   DiagnosisParams timed = p;
   if (clock.on()) timed.on_phase = [&](const char* phase) { clock.lap(env, (std::string("diagnose: ") + phase).c_str()); };
-  auto d = diagnose(store, cat, timed);
-  if (!d.ok()) {
-    error_line(env, "diagnosis: " + d.error());
-    return d;
+  Status made = diagnose_into(store, cat, timed, out);
+  if (!made.ok()) {
+    error_line(env, "diagnosis: " + made.message());
+    return made;
   }
   if (save) {
-    Status st = save_diagnosis(store, *d);
+    Status st = save_diagnosis(store, out);
     if (!st.ok()) error_line(env, "cannot save the diagnosis: " + st.message());
     clock.lap(env, "save diagnosis");
   }
+  return made;
+}
+
+Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save) {
+  Diagnosis d;
+  if (Status s = run_diagnosis_into(env, store, cat, p, save, d); !s.ok()) return s;
   return d;
 }
 

@@ -11,7 +11,7 @@
 namespace callaudit::cli {
 
 Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window);
-Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save);
+Status run_diagnosis_into(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save, Diagnosis& out);
 
 namespace {
 
@@ -22,7 +22,8 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 }  // namespace
 
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool temporary_db) {
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, Diagnosis* diagnosis,
+               bool* diagnosed, bool temporary_db, const std::function<void(const Diagnosis&)>& on_briefs) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   if (!forced.empty() && !cat->find(forced)) {
@@ -78,10 +79,13 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   // Keep the stored diagnosis in step with the timeline, so the SQL views are current; the
   // caller may take it (analyze reports it instead of diagnosing again). analyze's temporary
   // database is removed at its end: nobody can query its views, so nothing is saved there.
+  // (made in place: a reader that on_briefs starts may be reading it)
   if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) {
     params->threads = threads >= 2 ? 2 : 1;  // --threads 1: the diagnosis on one thread too
-    auto d = run_diagnosis(env, **store, *cat, *params, !temporary_db);
-    if (d.ok() && diagnosis) *diagnosis = std::move(*d);
+    params->on_briefs = on_briefs;
+    Diagnosis here;
+    Status made = run_diagnosis_into(env, **store, *cat, *params, !temporary_db, diagnosis ? *diagnosis : here);
+    if (diagnosed) *diagnosed = made.ok();
   }
   clock.lap(env, "diagnose+save");
 
@@ -154,7 +158,7 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
   if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
-  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, false);
+  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, nullptr, false, {});
 }
 
 }  // namespace callaudit::cli

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "callaudit/diagnose.h"
 #include "callaudit/report.h"
@@ -15,13 +16,74 @@ namespace callaudit::cli {
 Result<DiagnosisParams> diagnosis_params(Env& env, const Catalog& cat, const std::string& rules_file, double window);
 Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, const DiagnosisParams& p, bool save);
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
-               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, std::optional<Diagnosis>* diagnosis, bool temporary_db);
+               const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, Diagnosis* diagnosis,
+               bool* diagnosed, bool temporary_db, const std::function<void(const Diagnosis&)>& on_briefs);
 
 namespace {
 
+// What a case report shows besides the diagnosis, read from the database first: the writing
+// then needs nothing but memory, and may go on beside the diagnosis (analyze).
+struct ReportParts {
+  std::vector<CoverageEntry> coverage;
+  std::optional<Redactor> redact;
+  StateBands bands;
+  ReportOptions opts;  // the html's opts.bands points at `bands`
+};
+
+// false: an error line was written.
+bool read_report_parts(Env& env, Store& store, const Diagnosis& d, const ReportOptions& opts, ReportParts& out) {
+  auto cov = load_coverage(store);
+  if (!cov.ok()) {
+    error_line(env, cov.error());
+    return false;
+  }
+  out.coverage = std::move(*cov);
+  out.redact.emplace(opts.redact, opts.redact ? names_to_redact(store) : std::vector<std::string>{});
+  out.opts = opts;
+  if (opts.format == "html") {
+    // the HTML's swimlanes: each agent's state changes around its failures
+    auto bands = load_state_bands(store, d);
+    if (!bands.ok()) {
+      error_line(env, bands.error());
+      return false;
+    }
+    out.bands = std::move(*bands);
+    out.opts.bands = &out.bands;
+  }
+  return true;
+}
+
+// Writes the report to a file, or to `out` when output is "" or "-". Returns an error, or "".
+std::string write_report_to(std::ostream& out, const std::string& output, const Diagnosis& d, const ReportParts& parts) {
+  try {
+    if (output.empty() || output == "-") {
+      write_report(out, d, parts.coverage, parts.opts, *parts.redact);
+      return "";
+    }
+    std::ofstream f(output, std::ios::binary);
+    if (!f) return "cannot write " + output;
+    write_report(f, d, parts.coverage, parts.opts, *parts.redact);
+    f.close();
+    if (!f) return "cannot write " + output;
+    return "";
+  } catch (const std::exception& e) {
+    return std::string("the report was not finished: ") + e.what();
+  }
+}
+
+void print_summary(Env& env, const Diagnosis& d, const std::string& output) {
+  std::map<std::string, int> by;
+  for (const auto& f : d.failures) ++by[std::string(f.verdict)];
+  env.out << fmt::format("{} failed offers out of {}: {} agent, {} system, {} configuration, {} benign, {} unknown; {} "
+                         "incident{}\n",
+                         d.failures.size(), d.offers, by["agent"], by["system"], by["configuration"], by["benign"],
+                         by["unknown"], d.incidents.size(), d.incidents.size() == 1 ? "" : "s");
+  if (!output.empty() && output != "-") env.out << "report: " << output << "\n";
+}
+
 // `precomputed`: the diagnosis the caller already made of this database (analyze), or null.
 int write_case_report(Env& env, const std::string& db, const std::string& patterns, const ReportOptions& opts,
-                      const std::string& output, bool print_summary, const Diagnosis* precomputed) {
+                      const std::string& output, bool print, const Diagnosis* precomputed) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   auto params = diagnosis_params(env, *cat, "", 0);
@@ -39,45 +101,14 @@ int write_case_report(Env& env, const std::string& db, const std::string& patter
     if (!computed->ok()) return static_cast<int>(Exit::input_error);
     d = &**computed;
   }
-  auto cov = load_coverage(**store);
-  if (!cov.ok()) {
-    error_line(env, cov.error());
+  ReportParts parts;
+  if (!read_report_parts(env, **store, *d, opts, parts)) return static_cast<int>(Exit::input_error);
+  if (std::string err = write_report_to(env.out, output, *d, parts); !err.empty()) {
+    error_line(env, err);
     return static_cast<int>(Exit::input_error);
-  }
-  Redactor redact(opts.redact, opts.redact ? names_to_redact(**store) : std::vector<std::string>{});
-  // the HTML's swimlanes: each agent's state changes around its failures
-  auto bands = opts.format == "html" ? load_state_bands(**store, *d) : Result<StateBands>(StateBands{});
-  if (!bands.ok()) {
-    error_line(env, bands.error());
-    return static_cast<int>(Exit::input_error);
-  }
-  ReportOptions with_bands = opts;
-  if (opts.format == "html") with_bands.bands = &*bands;
-  if (output.empty() || output == "-") {
-    write_report(env.out, *d, *cov, with_bands, redact);
-  } else {
-    std::ofstream f(output, std::ios::binary);
-    if (!f) {
-      error_line(env, "cannot write " + output);
-      return static_cast<int>(Exit::input_error);
-    }
-    write_report(f, *d, *cov, with_bands, redact);
-    f.close();
-    if (!f) {
-      error_line(env, "cannot write " + output);
-      return static_cast<int>(Exit::input_error);
-    }
   }
   clock.lap(env, "report");
-  if (print_summary) {
-    std::map<std::string, int> by;
-    for (const auto& f : d->failures) ++by[std::string(f.verdict)];
-    env.out << fmt::format("{} failed offers out of {}: {} agent, {} system, {} configuration, {} benign, {} unknown; {} "
-                           "incident{}\n",
-                           d->failures.size(), d->offers, by["agent"], by["system"], by["configuration"], by["benign"],
-                           by["unknown"], d->incidents.size(), d->incidents.size() == 1 ? "" : "s");
-    if (!output.empty() && output != "-") env.out << "report: " << output << "\n";
-  }
+  if (print) print_summary(env, *d, output);
   return 0;
 }
 
@@ -139,13 +170,47 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
     std::filesystem::remove(tmp_db);
     db = tmp_db.string();
   }
-  // The diagnosis made (and saved) at the end of the ingest is the one the report shows.
-  std::optional<Diagnosis> diagnosis;
-  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, !tmp_db.empty());
-  if (rc == static_cast<int>(Exit::usage)) return rc;
   ReportOptions opts{format, case_id, redact, &*zone};
-  int rc2 = write_case_report(env, db, patterns, opts, output, true, diagnosis ? &*diagnosis : nullptr);
+  // The diagnosis made (and saved) at the end of the ingest is the one the report shows. With
+  // a file to write and two threads or more, the report is written while the verdicts are
+  // made, in the order it lists them (the parts it reads from the database are read first);
+  // otherwise after the diagnosis.
+  Diagnosis diagnosis;
+  bool diagnosed = false;
+  ReportParts parts;
+  bool streamed = false;
+  std::string stream_error;
+  std::jthread writer;  // joined on every way out, before what it reads goes
+  std::function<void(const Diagnosis&)> on_briefs;
+  if (threads >= 2 && output != "-") {
+    on_briefs = [&](const Diagnosis& d) {
+      auto store = Store::open(db, Store::Mode::read_only);
+      if (!store.ok() || !read_report_parts(env, **store, d, opts, parts)) return;  // written after, then
+      streamed = true;
+      writer = std::jthread([&] { stream_error = write_report_to(env.out, output, diagnosis, parts); });
+    };
+  }
+  int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, &diagnosed, !tmp_db.empty(),
+                      on_briefs);
+  int rc2 = 0;
+  if (streamed) {
+    PhaseClock clock;
+    writer.join();
+    clock.lap(env, "report (the rest, after the diagnosis)");
+    if (diagnosed && stream_error.empty()) {
+      print_summary(env, diagnosis, output);
+    } else {
+      // the diagnosis stopped (its error is written) or the writing did: no half report
+      if (!stream_error.empty() && diagnosed) error_line(env, stream_error);
+      std::error_code ec;
+      std::filesystem::remove(output, ec);
+      rc2 = static_cast<int>(Exit::input_error);
+    }
+  } else if (rc != static_cast<int>(Exit::usage)) {
+    rc2 = write_case_report(env, db, patterns, opts, output, true, diagnosed ? &diagnosis : nullptr);
+  }
   if (!tmp_db.empty()) std::filesystem::remove(tmp_db);
+  if (rc == static_cast<int>(Exit::usage)) return rc;
   return rc2 ? rc2 : rc;
 }
 

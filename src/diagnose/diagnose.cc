@@ -200,9 +200,15 @@ class DiagnosisCache {
 }  // namespace
 
 Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisParams& p) {
+  Diagnosis out;
+  if (Status s = diagnose_into(store, cat, p, out); !s.ok()) return s;
+  return out;
+}
+
+Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p, Diagnosis& out) {
   DiagnosisCache cache(store, p.cache_kib);
   ReadTransaction txn(store);
-  Diagnosis out;
+  out = Diagnosis();
   out.verdicts = VerdictLog(p.verdict_spill_bytes);
   const auto& kinds = cat.codes.kinds;
   auto kind_info = [&](std::string_view k) -> const KindInfo* {
@@ -660,6 +666,18 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       }
     }
   }
+  // the briefs are the diagnosis' own from here on; all else in it is final too
+  out.failures = std::move(briefs);
+  // on any return from here (an error, an exception) a reader of the verdicts stops as well;
+  // after finish() this does nothing
+  struct CloseLog {
+    VerdictLog& log;
+    ~CloseLog() { log.close("the diagnosis stopped before its end"); }
+  } close_log{out.verdicts};
+  if (p.on_briefs) {
+    out.verdicts.stream();
+    p.on_briefs(out);
+  }
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)
   {
     Statement in(store.db(), "SELECT id, path, format FROM inputs");
@@ -697,7 +715,7 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
     for (size_t k = b0; k < b1; ++k) {
       const size_t i = by_time[k];
       FailureVerdict& v = batch[k - b0];
-      const FailureBrief& brief = briefs[k];
+      const FailureBrief& brief = out.failures[k];
       const Row& r = failed[i];
       const TextViews t = words.views(texts[static_cast<size_t>(r.text)]);
       const Correlation c = correlate(replay, failure_of(r, t), p);
@@ -860,10 +878,9 @@ Result<Diagnosis> diagnose(Store& store, const Catalog& cat, const DiagnosisPara
       std::swap(batch, next_batch);
     }
   }
-  out.failures = std::move(briefs);
   if (Status s = out.verdicts.finish(); !s.ok()) return s;
   if (p.on_phase) p.on_phase("verdicts");
-  return out;
+  return {};
 }
 
 Status save_diagnosis(Store& store, const Diagnosis& d) {

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <cstring>
 #include <stdexcept>
 
@@ -159,9 +161,18 @@ struct VerdictLog::Impl {
   int fd = -1;
   std::uint64_t written = 0;          // bytes in the file
   std::string scratch;
-  // the read window over the file
-  std::string window;
-  std::uint64_t window_at = 0;
+  // a read window over the file: get()'s; each for_each() has its own, so that two readers
+  // on two threads do not take turns re-reading it
+  struct Window {
+    std::string bytes;
+    std::uint64_t at = 0;
+  };
+  Window window;
+  // an appender and a reader on two threads: everything above is used under `mu`
+  mutable std::mutex mu;
+  std::condition_variable grown;
+  bool streaming = false, closed = false;
+  std::string close_error;
 
   explicit Impl(size_t spill) : spill_bytes(spill) {}
   ~Impl() {
@@ -198,30 +209,46 @@ struct VerdictLog::Impl {
     return Status();
   }
 
-  // The bytes [at, at + n) of the log; valid until the next call.
-  std::string_view bytes(std::uint64_t at, size_t n, size_t read_ahead) {
+  // The bytes [at, at + n) of the log, under `mu`; valid until the next call or append.
+  std::string_view bytes(std::uint64_t at, size_t n, size_t read_ahead, Window& w) {
     if (fd < 0) return std::string_view(mem).substr(static_cast<size_t>(at), n);
-    if (!mem.empty()) {
-      if (Status s = flush(); !s.ok()) throw std::runtime_error(s.message());
-    }
-    if (at >= window_at && at + n <= window_at + window.size())
-      return std::string_view(window).substr(static_cast<size_t>(at - window_at), n);
+    // still in the write buffer (a record is never split between file and buffer)
+    if (at >= written) return std::string_view(mem).substr(static_cast<size_t>(at - written), n);
+    if (at >= w.at && at + n <= w.at + w.bytes.size())
+      return std::string_view(w.bytes).substr(static_cast<size_t>(at - w.at), n);
     const size_t want = static_cast<size_t>(std::min<std::uint64_t>(std::max(n, read_ahead), written - at));
-    window.resize(want);
+    w.bytes.resize(want);
     size_t got = 0;
     while (got < want) {
-      ssize_t r = ::pread(fd, window.data() + got, want - got, static_cast<off_t>(at + got));
+      ssize_t r = ::pread(fd, w.bytes.data() + got, want - got, static_cast<off_t>(at + got));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) throw std::runtime_error("cannot read back the temporary verdict file: " + (r < 0 ? errno_text() : std::string("it is shorter than written")));
       got += static_cast<size_t>(r);
     }
-    window_at = at;
-    return std::string_view(window).substr(0, n);
+    w.at = at;
+    return std::string_view(w.bytes).substr(0, n);
   }
 
   size_t length(size_t i) const {
     const std::uint64_t next = i + 1 < starts.size() ? starts[i + 1] : end;
     return static_cast<size_t>(next - starts[i]);
+  }
+
+  // Record i, decoded; waits for it while the log streams. false: there is no record i.
+  bool record(size_t i, size_t read_ahead, Window& w, FailureVerdict& out) {
+    std::string copy;
+    {
+      std::unique_lock lock(mu);
+      grown.wait(lock, [&] { return i < starts.size() || !streaming || closed; });
+      if (i >= starts.size()) {
+        if (streaming && !close_error.empty()) throw std::runtime_error(close_error);
+        return false;
+      }
+      // copied out: the buffer may grow (and move) once the lock is let go
+      copy.assign(bytes(starts[i], length(i), read_ahead, w));
+    }
+    out = decode(copy);
+    return true;
   }
 };
 
@@ -229,37 +256,75 @@ VerdictLog::VerdictLog(size_t spill_bytes) : impl_(std::make_shared<Impl>(spill_
 
 Status VerdictLog::append(const FailureVerdict& v) {
   Impl& m = *impl_;
-  m.scratch.clear();
-  encode(m.scratch, v);
-  if (m.fd < 0 && m.mem.size() + m.scratch.size() > m.spill_bytes) {
-    if (Status s = m.open_file(); !s.ok()) return s;
+  std::string encoded;  // encoded outside the lock: a reader waits only for the copy
+  encoded.swap(m.scratch);  // (scratch is the appender's own; kept for its capacity)
+  encoded.clear();
+  encode(encoded, v);
+  Status st;
+  bool notify = false;
+  {
+    std::lock_guard lock(m.mu);
+    notify = m.streaming;
+    if (m.closed) throw std::logic_error("verdict log: append after close");
+    if (m.fd < 0 && m.mem.size() + encoded.size() > m.spill_bytes) st = m.open_file();
+    if (st.ok()) {
+      m.starts.push_back(m.end);
+      m.end += encoded.size();
+      m.mem += encoded;
+      if (m.fd >= 0 && m.mem.size() >= Impl::kWriteBuffer) st = m.flush();
+    }
   }
-  m.starts.push_back(m.end);
-  m.end += m.scratch.size();
-  m.mem += m.scratch;
-  if (m.fd >= 0 && m.mem.size() >= Impl::kWriteBuffer) return m.flush();
-  return Status();
+  encoded.swap(m.scratch);
+  if (notify) m.grown.notify_all();
+  return st;
 }
 
 Status VerdictLog::finish() {
-  if (impl_->fd >= 0 && !impl_->mem.empty()) return impl_->flush();
-  return Status();
+  Status st;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->fd >= 0 && !impl_->mem.empty()) st = impl_->flush();
+  }
+  close(st.ok() ? "" : st.message());
+  return st;
 }
 
-size_t VerdictLog::size() const { return impl_->starts.size(); }
+void VerdictLog::stream() {
+  std::lock_guard lock(impl_->mu);
+  impl_->streaming = true;
+}
 
-bool VerdictLog::spilled() const { return impl_->fd >= 0; }
+void VerdictLog::close(const std::string& error) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->closed) return;
+    impl_->closed = true;
+    impl_->close_error = error;
+  }
+  impl_->grown.notify_all();
+}
+
+size_t VerdictLog::size() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->starts.size();
+}
+
+bool VerdictLog::spilled() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->fd >= 0;
+}
 
 FailureVerdict VerdictLog::get(size_t i) const {
-  if (i >= impl_->starts.size()) throw std::out_of_range("verdict log: no verdict " + std::to_string(i));
-  return decode(impl_->bytes(impl_->starts[i], impl_->length(i), 64u << 10));  // near-sequential reads hit the window
+  FailureVerdict v;
+  // near-sequential reads hit the window
+  if (!impl_->record(i, 64u << 10, impl_->window, v)) throw std::out_of_range("verdict log: no verdict " + std::to_string(i));
+  return v;
 }
 
 void VerdictLog::for_each(const std::function<void(FailureVerdict&)>& fn) const {
-  for (size_t i = 0; i < impl_->starts.size(); ++i) {
-    FailureVerdict v = decode(impl_->bytes(impl_->starts[i], impl_->length(i), 4u << 20));
-    fn(v);
-  }
+  FailureVerdict v;
+  Impl::Window w;
+  for (size_t i = 0; impl_->record(i, 4u << 20, w, v); ++i) fn(v);
 }
 
 std::string_view Diagnosis::intern(std::string_view s) {

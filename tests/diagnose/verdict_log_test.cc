@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "callaudit/diagnose.h"
 #include "callaudit/report.h"
@@ -214,6 +215,103 @@ TEST_CASE("verdicts made a batch ahead on a second thread are those made on one,
       write_diagnosis_csv(got_csv, *d);
       CHECK(got.str() == want.str());
       CHECK(got_csv.str() == want_csv.str());
+    }
+  }
+}
+
+TEST_CASE("verdict log: a reader on another thread gets every verdict as it is appended, in order") {
+  // in memory, past the spill, and spilled from the first one; the appender pauses now and
+  // then so that the reader catches up and waits
+  for (size_t spill : {size_t{1} << 30, size_t{50'000}, size_t{0}}) {
+    CAPTURE(spill);
+    VerdictLog log(spill);
+    log.stream();
+    const int n = 3000;
+    std::vector<std::int64_t> seen_ids;
+    bool all_same = true;
+    std::thread reader([&] {
+      log.for_each([&](FailureVerdict& v) {
+        const std::int64_t i = static_cast<std::int64_t>(seen_ids.size());
+        seen_ids.push_back(v.id);
+        FailureVerdict want = sample(i);
+        all_same = all_same && v.id == want.id && v.raw == want.raw && v.why == want.why &&
+                   v.evidence.size() == want.evidence.size();
+      });
+    });
+    for (int i = 0; i < n; ++i) {
+      REQUIRE(log.append(sample(i)).ok());
+      if (i % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    REQUIRE(log.finish().ok());
+    reader.join();
+    CHECK(seen_ids.size() == static_cast<size_t>(n));
+    CHECK(all_same);
+    // and read again once finished, by index too
+    check_same(log.get(static_cast<size_t>(n - 1)), sample(n - 1));
+  }
+}
+
+TEST_CASE("verdict log: a streaming log closed with an error stops its reader with it") {
+  VerdictLog log(0);
+  log.stream();
+  std::string error;
+  int seen = 0;
+  std::thread reader([&] {
+    try {
+      log.for_each([&](FailureVerdict&) { ++seen; });
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  REQUIRE(log.append(sample(0)).ok());
+  REQUIRE(log.append(sample(1)).ok());
+  log.close("the diagnosis stopped");
+  reader.join();
+  CHECK(seen == 2);
+  CHECK(error == "the diagnosis stopped");
+  CHECK_THROWS_AS((void)log.append(sample(2)), std::logic_error);
+  // a log that does not stream is read to its end and no further, without waiting
+  VerdictLog plain(0);
+  REQUIRE(plain.append(sample(0)).ok());
+  int n = 0;
+  plain.for_each([&](FailureVerdict&) { ++n; });
+  CHECK(n == 1);
+  CHECK_THROWS_AS((void)plain.get(1), std::out_of_range);
+}
+
+TEST_CASE("a report written on another thread while the verdicts are made is the report made after them") {
+  testutil::FixtureCase fx;
+  auto& cat = fx.cat;
+  auto& store = fx.store;
+  DiagnosisParams p = DiagnosisParams::from(cat->rules);
+  auto whole = diagnose(**store, *cat, p);
+  REQUIRE(whole.ok());
+  REQUIRE(whole->failures.size() > 10);
+  std::ostringstream want;
+  write_diagnosis_json(want, *whole, {});
+  for (size_t spill : {size_t{1} << 30, size_t{0}}) {
+    for (size_t batch : {size_t{1}, size_t{2048}}) {
+      CAPTURE(spill);
+      CAPTURE(batch);
+      p.verdict_spill_bytes = spill;
+      p.verdict_batch = batch;
+      std::ostringstream got;
+      std::thread writer;
+      size_t briefs_at_start = 0, verdicts_at_start = 0;
+      int calls = 0;
+      p.on_briefs = [&](const Diagnosis& d) {
+        ++calls;
+        briefs_at_start = d.failures.size();
+        verdicts_at_start = d.verdicts.size();
+        writer = std::thread([&got, &d] { write_diagnosis_json(got, d, {}); });
+      };
+      Diagnosis d;
+      REQUIRE(diagnose_into(**store, *cat, p, d).ok());
+      writer.join();
+      CHECK(calls == 1);
+      CHECK(briefs_at_start == whole->failures.size());  // the briefs were final
+      CHECK(verdicts_at_start == 0);                     // and no verdict made yet
+      CHECK(got.str() == want.str());
     }
   }
 }
