@@ -292,6 +292,7 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
 
   LineReader reader(src);
   bool eof = false;
+  std::int64_t nul_lines = 0, blank = 0;  // (the reader thread's, when there is one)
   // Reads lines into `c` until it is full or the input ends.
   auto fill = [&](LineChunk& c) {
     c.clear();
@@ -308,11 +309,11 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
         line = line.substr(0, 200);
       } else {
         if (!line.empty() && line.front() == '\0') {
-          ++st.nul_lines;
+          ++nul_lines;
           while (!line.empty() && line.front() == '\0') line.remove_prefix(1);
         }
         if (line.empty()) {
-          ++st.blank;
+          ++blank;
           continue;
         }
       }
@@ -358,28 +359,88 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
     return {};
   };
 
-  size_t head = 0, inflight = 0;
-  for (;;) {
-    while (!eof && inflight < depth) {
-      LineChunk& c = ring[(head + inflight) % depth];
-      fill(c);
-      if (c.lines.empty() && eof) break;
-      if (pool) {
-        pool->submit(c);
-      } else {
-        parse_chunk(*inline_parser, c);
-        c.parsed = true;
+  if (pool) {
+    // A reader thread fills the ring ahead and hands each chunk to the parsers; this thread
+    // takes the parsed chunks in order. `produced` and `consumed` count chunks.
+    std::mutex mu;
+    std::condition_variable changed;
+    size_t produced = 0, consumed = 0;
+    bool done = false, stop = false;
+    std::string read_failure;
+    std::thread filler([&] {
+      try {
+        for (;;) {
+          {
+            std::unique_lock lock(mu);
+            changed.wait(lock, [&] { return stop || produced - consumed < depth; });
+            if (stop) break;
+          }
+          LineChunk& c = ring[produced % depth];  // free: consumed, or never used
+          fill(c);
+          if (c.lines.empty() && eof) break;
+          pool->submit(c);
+          {
+            std::lock_guard lock(mu);
+            ++produced;
+          }
+          changed.notify_all();
+          if (eof) break;
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mu);
+        read_failure = e.what();
       }
-      ++inflight;
+      {
+        std::lock_guard lock(mu);
+        done = true;
+      }
+      changed.notify_all();
+    });
+    // on every way out: the reader stops and is joined before the ring and the pool go
+    struct Join {
+      std::thread& t;
+      std::mutex& mu;
+      std::condition_variable& cv;
+      bool& stop;
+      ~Join() {
+        {
+          std::lock_guard lock(mu);
+          stop = true;
+        }
+        cv.notify_all();
+        t.join();
+      }
+    } join{filler, mu, changed, stop};
+    for (size_t k = 0;; ++k) {
+      {
+        std::unique_lock lock(mu);
+        changed.wait(lock, [&] { return produced > k || done; });
+        if (produced <= k) break;  // done, and every chunk handed over
+      }
+      LineChunk& c = ring[k % depth];
+      pool->wait(c);
+      Status s = hand_over(c);
+      if (!s.ok()) return s;
+      {
+        std::lock_guard lock(mu);
+        ++consumed;
+      }
+      changed.notify_all();
     }
-    if (inflight == 0) break;
-    LineChunk& c = ring[head];
-    if (pool) pool->wait(c);
-    Status s = hand_over(c);
-    if (!s.ok()) return s;  // the pool's destructor stops and joins the workers
-    head = (head + 1) % depth;
-    --inflight;
+    if (!read_failure.empty()) return Status::error("read failed: " + read_failure);
   }
+  // one thread: read, parse and hand over each chunk in turn
+  while (!pool && !eof) {
+    LineChunk& c = ring[0];
+    fill(c);
+    if (c.lines.empty()) break;
+    parse_chunk(*inline_parser, c);
+    c.parsed = true;
+    Status s = hand_over(c);
+    if (!s.ok()) return s;
+  }
+  st.nul_lines += nul_lines;
+  st.blank += blank;
   if (!reader.error().empty())
     return Status::error("read error after line " + std::to_string(reader.line_number()) + ": " + reader.error() +
                          "; nothing from this input was stored");

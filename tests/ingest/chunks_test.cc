@@ -5,6 +5,8 @@
 // 1 MiB, NUL padding, blank lines) comes out as with one thread.
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 #include "callaudit/ingest.h"
 #include "helpers.h"
 
@@ -152,5 +154,42 @@ TEST_CASE("a chunked scan whose sink fails stops with the sink's error") {
     REQUIRE(!st.ok());
     CHECK(st.error().find("disk trouble") != std::string::npos);
     CHECK(sink.n == 101);  // nothing handed on after the failure
+  }
+}
+
+TEST_CASE("a read error in the middle of a chunked scan stops it with the line it came after") {
+  // a source that gives part of the log, then fails (a truncated archive, a vanished disk)
+  class Breaking : public ByteSource {
+   public:
+    Breaking(std::string bytes, size_t good) : bytes_(std::move(bytes)), good_(good) {}
+    Result<size_t> read(char* buf, size_t cap) override {
+      if (at_ >= good_) return Status::error("input/output error");
+      const size_t n = std::min(cap, good_ - at_);
+      std::memcpy(buf, bytes_.data() + at_, n);
+      at_ += n;
+      return n;
+    }
+
+   private:
+    std::string bytes_;
+    size_t good_, at_ = 0;
+  };
+  auto cat = Catalog::load(testutil::source_dir() / "patterns");
+  REQUIRE(cat.ok());
+  auto zone = ZoneConverter::make("UTC");
+  REQUIRE(zone.ok());
+  const std::string log = mixed_log();
+  REQUIRE(log.size() > (2u << 20));
+  std::string first;
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    Breaking src(log, 2u << 20);  // past several chunks and the 1 MiB line
+    Collect sink;
+    auto st = scan(*cat->find("freeswitch-log"), *cat, *zone, src, sink, threads);
+    REQUIRE(!st.ok());
+    CHECK(st.error().find("read error after line") != std::string::npos);
+    CHECK(st.error().find("input/output error") != std::string::npos);
+    if (first.empty()) first = st.error();
+    CHECK(st.error() == first);  // the same line, whatever the threads
   }
 }
