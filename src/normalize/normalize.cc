@@ -355,8 +355,11 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
       auto it = legs_.find(*leg);
       if (it != legs_.end()) {
         if (!e.sip) {
-          Fields with_sip = f;
-          set_field(with_sip, "sip", std::to_string(it->second.first));
+          // the record's fields and the leg's status, as views (no copies: they live till the end)
+          const std::string sip = std::to_string(it->second.first);
+          Fields with_sip;
+          for (const auto& en : f) with_sip.add_view(en.name, en.value);
+          with_sip.set_view("sip", sip);
           classify(e, with_sip, codes_, spec_.reason_table);
         }
         legs_.erase(it);
@@ -402,10 +405,11 @@ void Normalizer::merge_into(Pending& primary, Pending& weak) {
   if (!p.sip && w.sip) {
     p.sip = w.sip;
     // the leg's SIP status is more specific than the primary's cause name
-    Fields f;
-    f.set("sip", std::to_string(*w.sip));
-    if (!p.reason.empty()) f.set("cause", p.reason);
+    const std::string sip = std::to_string(*w.sip);
     std::string reason = p.reason;
+    Fields f;  // views of `sip` and `reason`, which outlive it
+    f.add_view("sip", sip);
+    if (!reason.empty()) f.add_view("cause", reason);
     classify(p, f, codes_, spec_.reason_table);
     p.reason = reason;
   }
