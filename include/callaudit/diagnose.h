@@ -56,6 +56,9 @@ struct DiagnosisParams {
   // its verdicts as they are appended (the log streams, see VerdictLog), while diagnose_into()
   // goes on. Empty: not called.
   std::function<void(const Diagnosis&)> on_briefs;
+  // With on_briefs: its reader reads the verdicts once, in order, and nobody after it (see
+  // VerdictLog::stream), so they need no temporary file.
+  bool verdicts_read_once = false;
   static DiagnosisParams from(const RuleParams& rules);
 };
 
@@ -191,12 +194,19 @@ class VerdictLog {
   // Writes out what append() still buffers and closes the log (see close()).
   Status finish();
   // From now on readers wait for verdicts still to be appended (by another thread).
-  void stream();
+  // read_once: one reader takes each verdict once, in order (for_each): none is kept after it
+  // is read and none goes to a temporary file; append() waits for the reader while what it
+  // has not read passes the spill size. Nothing can be read twice then.
+  void stream(bool read_once = false);
+  // The read-once reader reads no more (for_each does it on its way out; a reader that never
+  // got to read must say it): append() stops waiting for it and keeps nothing.
+  void reader_left() const;
   // No more appends: waiting readers wake. With an error, a reader that would wait for a
   // verdict that will never come throws it instead of ending early.
   void close(const std::string& error = "");
   [[nodiscard]] size_t size() const;
   [[nodiscard]] bool spilled() const;  // in a temporary file
+  [[nodiscard]] size_t held_bytes() const;  // held in memory now (the records, or the write buffer)
   [[nodiscard]] FailureVerdict get(size_t i) const;
   // Calls fn with each verdict in order: a fresh copy, the callee's to change, valid during the call.
   void for_each(const std::function<void(FailureVerdict&)>& fn) const;

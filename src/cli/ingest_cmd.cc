@@ -83,6 +83,8 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   if (auto params = diagnosis_params(env, *cat, "", 0); params.ok()) {
     params->threads = threads >= 2 ? 2 : 1;  // --threads 1: the diagnosis on one thread too
     params->on_briefs = on_briefs;
+    // nothing is saved from analyze's temporary database: its reader reads the verdicts once
+    params->verdicts_read_once = on_briefs && temporary_db;
     Diagnosis here;
     Status made = run_diagnosis_into(env, **store, *cat, *params, !temporary_db, diagnosis ? *diagnosis : here);
     if (diagnosed) *diagnosed = made.ok();

@@ -187,7 +187,10 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
       auto store = Store::open(db, Store::Mode::read_only);
       if (!store.ok() || !read_report_parts(env, **store, d, opts, parts)) return;  // written after, then
       streamed = true;
-      writer = std::jthread([&] { stream_error = write_report_to(env.out, output, diagnosis, parts); });
+      writer = std::jthread([&] {
+        stream_error = write_report_to(env.out, output, diagnosis, parts);
+        diagnosis.verdicts.reader_left();  // (even if it could not start: the diagnosis must not wait for it)
+      });
     };
   }
   int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, &diagnosed, !tmp_db.empty(),

@@ -675,7 +675,7 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     ~CloseLog() { log.close("the diagnosis stopped before its end"); }
   } close_log{out.verdicts};
   if (p.on_briefs) {
-    out.verdicts.stream();
+    out.verdicts.stream(p.verdicts_read_once);
     p.on_briefs(out);
   }
   std::unordered_map<std::int64_t, std::pair<std::string, std::string>> inputs;  // id -> (path, format)

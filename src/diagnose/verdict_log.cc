@@ -159,7 +159,7 @@ struct VerdictLog::Impl {
   std::uint64_t end = 0;              // bytes appended so far
   std::string mem;                    // the records while in memory; then the write buffer
   int fd = -1;
-  std::uint64_t written = 0;          // bytes in the file
+  std::uint64_t written = 0;          // bytes before mem[0]: in the file, or read once and dropped
   std::string scratch;
   // a read window over the file: get()'s; each for_each() has its own, so that two readers
   // on two threads do not take turns re-reading it
@@ -173,6 +173,12 @@ struct VerdictLog::Impl {
   std::condition_variable grown;
   bool streaming = false, closed = false;
   std::string close_error;
+  bool reader_waiting = false;  // in record(), for a verdict not appended yet
+  size_t unannounced = 0;       // appended since the reader was last woken
+  // read once: what the reader has taken (bytes) is dropped; the appender waits on `drained`
+  bool read_once = false, reader_gone = false;
+  std::uint64_t taken = 0;
+  std::condition_variable drained;
 
   explicit Impl(size_t spill) : spill_bytes(spill) {}
   ~Impl() {
@@ -211,9 +217,9 @@ struct VerdictLog::Impl {
 
   // The bytes [at, at + n) of the log, under `mu`; valid until the next call or append.
   std::string_view bytes(std::uint64_t at, size_t n, size_t read_ahead, Window& w) {
-    if (fd < 0) return std::string_view(mem).substr(static_cast<size_t>(at), n);
-    // still in the write buffer (a record is never split between file and buffer)
+    // in memory, or still in the write buffer (a record is never split between the two)
     if (at >= written) return std::string_view(mem).substr(static_cast<size_t>(at - written), n);
+    if (fd < 0) throw std::logic_error("verdict log: a verdict read once was asked for again");
     if (at >= w.at && at + n <= w.at + w.bytes.size())
       return std::string_view(w.bytes).substr(static_cast<size_t>(at - w.at), n);
     const size_t want = static_cast<size_t>(std::min<std::uint64_t>(std::max(n, read_ahead), written - at));
@@ -239,13 +245,24 @@ struct VerdictLog::Impl {
     std::string copy;
     {
       std::unique_lock lock(mu);
+      reader_waiting = true;
       grown.wait(lock, [&] { return i < starts.size() || !streaming || closed; });
+      reader_waiting = false;
       if (i >= starts.size()) {
         if (streaming && !close_error.empty()) throw std::runtime_error(close_error);
         return false;
       }
       // copied out: the buffer may grow (and move) once the lock is let go
       copy.assign(bytes(starts[i], length(i), read_ahead, w));
+      if (read_once) {
+        taken = starts[i] + length(i);
+        // drop what was taken now and then (not per verdict: that would move the rest each time)
+        if (taken - written >= std::min<std::uint64_t>(kWriteBuffer, spill_bytes / 2 + 1)) {
+          mem.erase(0, static_cast<size_t>(taken - written));
+          written = taken;
+        }
+        drained.notify_one();
+      }
     }
     out = decode(copy);
     return true;
@@ -263,15 +280,37 @@ Status VerdictLog::append(const FailureVerdict& v) {
   Status st;
   bool notify = false;
   {
-    std::lock_guard lock(m.mu);
-    notify = m.streaming;
+    std::unique_lock lock(m.mu);
     if (m.closed) throw std::logic_error("verdict log: append after close");
-    if (m.fd < 0 && m.mem.size() + encoded.size() > m.spill_bytes) st = m.open_file();
-    if (st.ok()) {
+    if (m.read_once) {
+      // wait while the reader is behind by more than the spill size (woken first, so that it
+      // does not wait for verdicts it was not told of)
+      while (!m.reader_gone && m.end - m.taken > m.spill_bytes) {
+        m.unannounced = 0;
+        m.grown.notify_all();
+        m.drained.wait(lock);
+      }
       m.starts.push_back(m.end);
       m.end += encoded.size();
-      m.mem += encoded;
-      if (m.fd >= 0 && m.mem.size() >= Impl::kWriteBuffer) st = m.flush();
+      if (m.reader_gone) {
+        m.written = m.end;  // nobody reads it: nothing is kept
+        m.mem.clear();
+      } else {
+        m.mem += encoded;
+      }
+    } else {
+      if (m.fd < 0 && m.mem.size() + encoded.size() > m.spill_bytes) st = m.open_file();
+      if (st.ok()) {
+        m.starts.push_back(m.end);
+        m.end += encoded.size();
+        m.mem += encoded;
+        if (m.fd >= 0 && m.mem.size() >= Impl::kWriteBuffer) st = m.flush();
+      }
+    }
+    // a waiting reader is woken every few verdicts, not for each (close() wakes it at the end)
+    if (m.reader_waiting && ++m.unannounced >= 32) {
+      m.unannounced = 0;
+      notify = true;
     }
   }
   encoded.swap(m.scratch);
@@ -289,9 +328,20 @@ Status VerdictLog::finish() {
   return st;
 }
 
-void VerdictLog::stream() {
+void VerdictLog::stream(bool read_once) {
   std::lock_guard lock(impl_->mu);
   impl_->streaming = true;
+  impl_->read_once = read_once;
+}
+
+void VerdictLog::reader_left() const {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->reader_gone = true;
+    impl_->mem.clear();
+    impl_->written = impl_->end;
+  }
+  impl_->drained.notify_all();
 }
 
 void VerdictLog::close(const std::string& error) {
@@ -309,6 +359,11 @@ size_t VerdictLog::size() const {
   return impl_->starts.size();
 }
 
+size_t VerdictLog::held_bytes() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->mem.size();
+}
+
 bool VerdictLog::spilled() const {
   std::lock_guard lock(impl_->mu);
   return impl_->fd >= 0;
@@ -324,6 +379,18 @@ FailureVerdict VerdictLog::get(size_t i) const {
 void VerdictLog::for_each(const std::function<void(FailureVerdict&)>& fn) const {
   FailureVerdict v;
   Impl::Window w;
+  bool once = false;
+  {
+    std::lock_guard lock(impl_->mu);
+    once = impl_->read_once;
+  }
+  // the read-once reader leaves however it leaves (an exception of fn's or of the log's)
+  struct Leave {
+    const VerdictLog* log;
+    ~Leave() {
+      if (log) log->reader_left();
+    }
+  } leave{once ? this : nullptr};
   for (size_t i = 0; impl_->record(i, 4u << 20, w, v); ++i) fn(v);
 }
 

@@ -291,10 +291,13 @@ TEST_CASE("a report written on another thread while the verdicts are made is the
   write_diagnosis_json(want, *whole, {});
   for (size_t spill : {size_t{1} << 30, size_t{0}}) {
     for (size_t batch : {size_t{1}, size_t{2048}}) {
+     for (bool once : {false, true}) {
       CAPTURE(spill);
       CAPTURE(batch);
+      CAPTURE(once);
       p.verdict_spill_bytes = spill;
       p.verdict_batch = batch;
+      p.verdicts_read_once = once;
       std::ostringstream got;
       std::thread writer;
       size_t briefs_at_start = 0, verdicts_at_start = 0;
@@ -312,6 +315,47 @@ TEST_CASE("a report written on another thread while the verdicts are made is the
       CHECK(briefs_at_start == whole->failures.size());  // the briefs were final
       CHECK(verdicts_at_start == 0);                     // and no verdict made yet
       CHECK(got.str() == want.str());
+      CHECK(d.verdicts.size() == whole->failures.size());
+      // read once, nothing went to a file even with no room in memory; else it spilled
+      CHECK(d.verdicts.spilled() == (!once && spill == 0));
+     }
     }
   }
+}
+
+TEST_CASE("verdict log: read once, nothing spills, the appender waits for the reader, and nothing is read twice") {
+  VerdictLog log(10'000);  // room for a few verdicts only
+  log.stream(/*read_once=*/true);
+  const int n = 3000;  // about 2 MB: far past the room
+  int seen = 0;
+  bool in_order = true;
+  size_t most_held = 0;
+  std::thread reader([&] {
+    log.for_each([&](FailureVerdict& v) {
+      most_held = std::max(most_held, log.held_bytes());
+      in_order = in_order && v.id == seen && v.raw == sample(seen).raw;
+      ++seen;
+      if (seen % 700 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a slow reader
+    });
+  });
+  for (int i = 0; i < n; ++i) REQUIRE(log.append(sample(i)).ok());
+  REQUIRE(log.finish().ok());
+  reader.join();
+  CHECK(seen == n);
+  CHECK(in_order);
+  CHECK(!log.spilled());
+  // the room, one verdict past it, and what was taken but not dropped yet (half the room)
+  CHECK(most_held > 0);
+  CHECK(most_held <= 10'000 + 2'000 + 5'001);
+  CHECK(log.size() == static_cast<size_t>(n));
+  CHECK_THROWS_AS((void)log.get(0), std::logic_error);  // taken and dropped
+
+  // a reader that leaves before it reads anything does not hold the appender up
+  VerdictLog gone(0);
+  gone.stream(true);
+  gone.reader_left();
+  for (int i = 0; i < n; ++i) REQUIRE(gone.append(sample(i)).ok());
+  REQUIRE(gone.finish().ok());
+  CHECK(gone.size() == static_cast<size_t>(n));
+  CHECK(!gone.spilled());
 }
