@@ -199,7 +199,8 @@ class VerdictLog {
   // has not read passes the spill size. Nothing can be read twice then.
   void stream(bool read_once = false);
   // The read-once reader reads no more (for_each does it on its way out; a reader that never
-  // got to read must say it): append() stops waiting for it and keeps nothing.
+  // got to read must say it): append() stops waiting for it and keeps nothing. A log that is
+  // not read once ignores it.
   void reader_left() const;
   // No more appends: waiting readers wake. With an error, a reader that would wait for a
   // verdict that will never come throws it instead of ending early.

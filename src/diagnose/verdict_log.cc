@@ -337,6 +337,7 @@ void VerdictLog::stream(bool read_once) {
 void VerdictLog::reader_left() const {
   {
     std::lock_guard lock(impl_->mu);
+    if (!impl_->read_once) return;  // the verdicts are kept for whoever reads them next
     impl_->reader_gone = true;
     impl_->mem.clear();
     impl_->written = impl_->end;
