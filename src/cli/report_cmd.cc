@@ -178,25 +178,34 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   Diagnosis diagnosis;
   bool diagnosed = false;
   ReportParts parts;
-  bool streamed = false;
+  bool streamed = false, unreadable = false;
   std::string stream_error;
   std::jthread writer;  // joined on every way out, before what it reads goes
   std::function<void(const Diagnosis&)> on_briefs;
   if (threads >= 2 && output != "-") {
     on_briefs = [&](const Diagnosis& d) {
       auto store = Store::open(db, Store::Mode::read_only);
-      if (!store.ok() || !read_report_parts(env, **store, d, opts, parts)) return;  // written after, then
-      streamed = true;
-      writer = std::jthread([&] {
-        stream_error = write_report_to(env.out, output, diagnosis, parts);
-        diagnosis.verdicts.reader_left();  // (even if it could not start: the diagnosis must not wait for it)
-      });
+      if (!store.ok()) {
+        error_line(env, store.error());
+      } else if (read_report_parts(env, **store, d, opts, parts)) {
+        streamed = true;
+        writer = std::jthread([&] {
+          stream_error = write_report_to(env.out, output, diagnosis, parts);
+          diagnosis.verdicts.reader_left();  // (even if it could not start: the diagnosis must not wait for it)
+        });
+        return;
+      }
+      // no report (the error is written): nor may the diagnosis wait for a reader of its verdicts
+      unreadable = true;
+      d.verdicts.reader_left();
     };
   }
   int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, &diagnosed, !tmp_db.empty(),
                       on_briefs);
   int rc2 = 0;
-  if (streamed) {
+  if (unreadable) {
+    rc2 = static_cast<int>(Exit::input_error);
+  } else if (streamed) {
     PhaseClock clock;
     writer.join();
     clock.lap(env, "report (the rest, after the diagnosis)");

@@ -292,12 +292,10 @@ Status VerdictLog::append(const FailureVerdict& v) {
       }
       m.starts.push_back(m.end);
       m.end += encoded.size();
-      if (m.reader_gone) {
-        m.written = m.end;  // nobody reads it: nothing is kept
-        m.mem.clear();
-      } else {
+      if (m.reader_gone)
+        m.written = m.end;  // nobody reads it: nothing is kept (reader_left() emptied the buffer)
+      else
         m.mem += encoded;
-      }
     } else {
       if (m.fd < 0 && m.mem.size() + encoded.size() > m.spill_bytes) st = m.open_file();
       if (st.ok()) {
