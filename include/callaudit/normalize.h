@@ -20,6 +20,15 @@ namespace callaudit {
 // Sets kind, kind_basis, confidence, sip, q850 and reason of a result from its fields, by the
 // precedence SIP > Q.850 > platform cause > vendor reason.
 void classify(Event& e, const Fields& f, const Codes& codes, const std::string& reason_table);
+// The same from the five fields it reads, each a view or null (no lookups by name).
+struct CodeViews {
+  const std::string_view* sip = nullptr;
+  const std::string_view* q850 = nullptr;
+  const std::string_view* cause = nullptr;
+  const std::string_view* reason = nullptr;
+  const std::string_view* kind = nullptr;  // a kind set by the format's own rule
+};
+void classify_views(Event& e, const CodeViews& v, const Codes& codes, const std::string& reason_table);
 void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::string& reason_table);
 
 // Hashes std::string and std::string_view alike (lookups by view without a copy).
@@ -38,6 +47,10 @@ class Normalizer {
   Status feed(const Record& rec, std::int64_t line, std::string_view raw);
   // Events whose merge window has passed, in input order.
   bool pop(Event& out);
+  // The same without a move: the next ready event (nullptr if none), for the caller to take
+  // from; drop() then forgets it.
+  Event* next_ready();
+  void drop();
   // End of input: releases everything.
   void finish();
 
@@ -47,12 +60,29 @@ class Normalizer {
   [[nodiscard]] std::int64_t merged() const { return merged_; }
 
  private:
+  // The fields the normalizer reads, found in one pass over a record's fields (the first of
+  // a name wins, as with field()).
+  enum Slot : std::uint8_t {
+    kTime, kAgent, kAgentName, kCall, kQueue, kDetail, kState, kInitiator, kSip, kQ850, kCause, kReason,
+    kKind, kRingMs, kRingS, kStarted, kLeg, kSlots
+  };
+  struct Slots {
+    const std::string_view* v[kSlots] = {};
+    const std::string_view* operator[](Slot s) const { return v[s]; }
+  };
+  void find_slots(const Fields& f, Slots& out) const;
+  enum class Merge : std::uint8_t { none, weak, primary, primary_merged };
   struct Pending {
     Event e;
-    std::string merge;  // "", "weak", "primary"
-    bool done = false;
+    Merge merge = Merge::none;
+    bool done = false;      // merged into its partner: never handed on
+    bool released = false;  // its merge window has passed: pop() hands it on
   };
-  Status make_event(const Record& rec, std::int64_t line, std::string_view raw, Event& e);
+  struct LastOffer {
+    TimeUs at = 0;
+    std::string call;
+  };
+  Status make_event(const Slots& f, std::int64_t line, std::string_view raw, Event& e);
   Result<TimeUs> read_time(std::string_view text) const;
   const std::string& agent_id(std::string_view raw) const;  // memoized agent_id_uncached()
   std::string agent_id_uncached(std::string_view raw) const;
@@ -63,20 +93,22 @@ class Normalizer {
   const Codes& codes_;
   const ZoneConverter& zone_;
   bool keep_detail_;
+  // Events in input order; the first `released_` of them (less the merged ones) are ready.
   std::deque<Pending> pending_;
-  std::deque<Event> ready_;
-  std::map<std::string, std::pair<int, std::uint64_t>, std::less<>> legs_;  // leg -> (SIP status, age)
+  size_t released_ = 0;
+  template <class V>
+  using ByName = std::unordered_map<std::string, V, ViewHash, std::equal_to<>>;
+  ByName<std::pair<int, std::uint64_t>> legs_;  // leg -> (SIP status, age)
   std::uint64_t leg_clock_ = 0;
-  std::map<std::string, std::pair<TimeUs, std::string>> marks_;  // agent -> (time, initiator)
-  std::map<std::string, TimeUs> last_offer_;               // agent -> offer time
-  std::map<std::string, std::string> last_offer_call_;
+  ByName<std::pair<TimeUs, std::string>> marks_;  // agent -> (time, initiator)
+  ByName<LastOffer> last_offer_;                  // agent -> its last offer
   std::pair<TimeUs, std::string> alias_source_{0, ""};
-  std::map<std::string, std::string> aliases_;             // member name -> agent id
+  std::map<std::string, std::string> aliases_;    // member name -> agent id
   TimeUs last_at_ = 0;
   std::int64_t backwards_ = 0;
   std::int64_t first_backwards_line_ = 0;
   std::int64_t merged_ = 0;
-  mutable std::unordered_map<std::string, std::string, ViewHash, std::equal_to<>> agent_ids_;  // raw -> id
+  mutable ByName<std::string> agent_ids_;  // raw -> id
 };
 
 }  // namespace callaudit

@@ -57,7 +57,9 @@ class Fields {
 
  private:
   std::vector<Entry> entries_;
-  std::deque<std::string> store_;  // elements never move: views into them stay valid
+  // Each string on its own, so that views into it stay valid as more are kept (and no
+  // allocation at all for a record that keeps nothing, unlike a deque's).
+  std::vector<std::unique_ptr<std::string>> store_;
   size_t used_ = 0;                // store_ slots in use; the rest keep their capacity
 };
 

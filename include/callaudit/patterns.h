@@ -130,8 +130,9 @@ struct Codes {
   std::map<int, CodeEntry> q850;
   std::map<int, CodeEntry> sip;
   std::map<std::string, std::string> sip_classes;  // "5" -> kind
-  std::map<std::string, CodeEntry> causes;         // platform cause names (FreeSWITCH)
-  std::map<std::string, std::map<std::string, CodeEntry>> vendor;  // table -> reason -> entry
+  // (looked up by a view of the field, without making a string: std::less<>)
+  std::map<std::string, CodeEntry, std::less<>> causes;  // platform cause names (FreeSWITCH)
+  std::map<std::string, std::map<std::string, CodeEntry, std::less<>>, std::less<>> vendor;  // table -> reason -> entry
   std::map<std::string, KindInfo> kinds;
 };
 

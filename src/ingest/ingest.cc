@@ -134,8 +134,8 @@ struct Counter {
     return {};
   }
   Status drain() {
-    Event e;
-    while (norm.pop(e)) {
+    while (Event* next = norm.next_ready()) {
+      Event& e = *next;
       ++st.events;
       switch (e.type) {
         case EventType::offer:
@@ -152,6 +152,7 @@ struct Counter {
       if (!st.first_at || e.at < *st.first_at) st.first_at = e.at;
       if (!st.last_at || e.at_end > *st.last_at) st.last_at = e.at_end;
       Status s = sink.take_event(std::move(e));
+      norm.drop();
       if (!s.ok()) return s;
     }
     return {};

@@ -59,11 +59,11 @@ auto find_in(const M& m, std::string_view key) {
 
 }  // namespace
 
-void classify(Event& e, const Fields& f, const Codes& codes, const std::string& reason_table) {
-  e.sip = to_int(field(f, "sip"));
-  e.q850 = to_int(field(f, "q850"));
-  FieldPtr cause = field(f, "cause");
-  FieldPtr reason = field(f, "reason");
+void classify_views(Event& e, const CodeViews& v, const Codes& codes, const std::string& reason_table) {
+  e.sip = to_int(v.sip);
+  e.q850 = to_int(v.q850);
+  FieldPtr cause = v.cause;
+  FieldPtr reason = v.reason;
   if (nonempty(reason))
     e.reason.assign(*reason);
   else if (nonempty(cause))
@@ -99,7 +99,7 @@ void classify(Event& e, const Fields& f, const Codes& codes, const std::string& 
     return std::string();
   };
   // A kind set by the format's own rule (an answered offer, say) decides outright.
-  FieldPtr forced = field(f, "kind");
+  FieldPtr forced = v.kind;
   if (e.sip) {
     auto it = codes.sip.find(*e.sip);
     if (it != codes.sip.end()) {
@@ -165,6 +165,11 @@ void classify(Event& e, const Fields& f, const Codes& codes, const std::string& 
   }
 }
 
+void classify(Event& e, const Fields& f, const Codes& codes, const std::string& reason_table) {
+  classify_views(e, {field(f, "sip"), field(f, "q850"), field(f, "cause"), field(f, "reason"), field(f, "kind")}, codes,
+                 reason_table);
+}
+
 void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::string& reason_table) {
   Fields fields;
   for (const auto& [k, v] : f) fields.set(k, v);
@@ -213,12 +218,45 @@ const std::string& Normalizer::agent_id(std::string_view raw) const {
   return agent_ids_.emplace(std::string(raw), agent_id_uncached(raw)).first->second;
 }
 
-Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_view raw, Event& e) {
-  const Fields& f = rec.fields;
-  e.type = *rec.rule->emit;
+void Normalizer::find_slots(const Fields& f, Slots& out) const {
+  const std::string& time_name = spec_.time_field;
+  for (const auto& en : f) {
+    std::string_view n = en.name;
+    if (n == time_name && !out.v[kTime]) out.v[kTime] = &en.value;
+    Slot s = kSlots;
+    switch (n.size()) {
+      case 3:
+        s = n == "sip" ? kSip : n == "leg" ? kLeg : kSlots;
+        break;
+      case 4:
+        s = n == "call" ? kCall : n == "kind" ? kKind : n == "q850" ? kQ850 : kSlots;
+        break;
+      case 5:
+        s = n == "agent" ? kAgent : n == "queue" ? kQueue : n == "state" ? kState : n == "cause" ? kCause : kSlots;
+        break;
+      case 6:
+        s = n == "detail" ? kDetail : n == "reason" ? kReason : n == "ring_s" ? kRingS : kSlots;
+        break;
+      case 7:
+        s = n == "ring_ms" ? kRingMs : n == "started" ? kStarted : kSlots;
+        break;
+      case 9:
+        s = n == "initiator" ? kInitiator : kSlots;
+        break;
+      case 10:
+        s = n == "agent_name" ? kAgentName : kSlots;
+        break;
+      default:
+        break;
+    }
+    if (s != kSlots && !out.v[s]) out.v[s] = &en.value;
+  }
+}
+
+Status Normalizer::make_event(const Slots& f, std::int64_t line, std::string_view raw, Event& e) {
   e.line = line;
   e.raw.assign(raw);
-  FieldPtr ts = field(f, spec_.time_field);
+  FieldPtr ts = f[kTime];
   if (!nonempty(ts)) return Status::error("no time in field '" + spec_.time_field + "'");
   auto at = read_time(*ts);
   if (!at.ok()) return at.status();
@@ -226,21 +264,22 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
   e.precision = spec_.precision;
   e.at_end = spec_.precision == Precision::minute ? e.at + 60 * kUsPerSecond - 1 : e.at;
 
-  FieldPtr agent = field(f, "agent");
+  FieldPtr agent = f[kAgent];
   if (!nonempty(agent)) return Status::error("no agent on this " + std::string(to_string(e.type)));
   e.agent_raw.assign(*agent);
   e.agent = agent_id(*agent);
-  if (auto it = aliases_.find(e.agent); it != aliases_.end()) {
-    if (e.agent_name.empty()) e.agent_name = it->first;
-    e.agent = it->second;
-  }
-  if (FieldPtr n = field(f, "agent_name"); nonempty(n)) e.agent_name.assign(*n);
-  if (FieldPtr c = field(f, "call"); nonempty(c)) e.call.assign(*c);
-  if (FieldPtr q = field(f, "queue"); nonempty(q)) e.queue.assign(*q);
-  if (FieldPtr d = field(f, "detail"); keep_detail_ && nonempty(d)) e.detail.assign(*d);
+  if (!aliases_.empty())
+    if (auto it = aliases_.find(e.agent); it != aliases_.end()) {
+      if (e.agent_name.empty()) e.agent_name = it->first;
+      e.agent = it->second;
+    }
+  if (FieldPtr n = f[kAgentName]; nonempty(n)) e.agent_name.assign(*n);
+  if (FieldPtr c = f[kCall]; nonempty(c)) e.call.assign(*c);
+  if (FieldPtr q = f[kQueue]; nonempty(q)) e.queue.assign(*q);
+  if (FieldPtr d = f[kDetail]; keep_detail_ && nonempty(d)) e.detail.assign(*d);
 
   if (e.type == EventType::state) {
-    FieldPtr st = field(f, "state");
+    FieldPtr st = f[kState];
     if (!nonempty(st)) return Status::error("no state on this state change");
     e.vendor_state.assign(*st);
     auto it = spec_.states.find(e.vendor_state);
@@ -249,7 +288,7 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
                            spec_.file.filename().string() + ")");
     e.state = it->second.state;
     std::string initiator = it->second.initiator;
-    if (FieldPtr by_view = field(f, "initiator"); nonempty(by_view)) {
+    if (FieldPtr by_view = f[kInitiator]; nonempty(by_view)) {
       std::string by(*by_view);
       std::string mapped;
       for (const auto& [re, value] : spec_.initiators)
@@ -263,15 +302,15 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
     }
     e.initiator = initiator.empty() ? "unknown" : initiator;
   } else if (e.type == EventType::result) {
-    classify(e, f, codes_, spec_.reason_table);
-    FieldPtr ring_ms = field(f, "ring_ms"), ring_s = field(f, "ring_s");
+    classify_views(e, {f[kSip], f[kQ850], f[kCause], f[kReason], f[kKind]}, codes_, spec_.reason_table);
+    FieldPtr ring_ms = f[kRingMs], ring_s = f[kRingS];
     if (auto ms = to_double(ring_ms)) {
       if (!ring_in_range(*ms)) return ring_out_of_range(*ring_ms, "ms");
       e.ring_ms = static_cast<std::int64_t>(*ms);
     } else if (auto sec = to_double(ring_s)) {
       if (!ring_in_range(*sec * 1000.0)) return ring_out_of_range(*ring_s, "s");
       e.ring_ms = static_cast<std::int64_t>(*sec * 1000.0);
-    } else if (FieldPtr started = field(f, "started"); nonempty(started)) {
+    } else if (FieldPtr started = f[kStarted]; nonempty(started)) {
       auto st = read_time(*started);
       if (st.ok() && *st <= e.at) e.ring_ms = (e.at - *st) / 1000;
     }
@@ -287,10 +326,11 @@ Status Normalizer::make_event(const Record& rec, std::int64_t line, std::string_
 Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view raw) {
   if (!rec.rule) return {};
   const EventRule& rule = *rec.rule;
-  const Fields& f = rec.fields;
+  Slots f;
+  find_slots(rec.fields, f);
   if (rule.record_leg) {
-    FieldPtr leg = field(f, "leg");
-    auto sip = to_int(field(f, "sip"));
+    FieldPtr leg = f[kLeg];
+    auto sip = to_int(f[kSip]);
     if (nonempty(leg) && sip) {
       // Legs whose status nobody asks for (answered calls) must not pile up over a long log:
       // keep the map small by dropping the oldest half now and then.
@@ -307,21 +347,32 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
   }
   if (!rule.emit) {
     if (!rule.next_state_initiator.empty()) {
-      FieldPtr agent = field(f, "agent");
-      FieldPtr ts = field(f, spec_.time_field);
+      FieldPtr agent = f[kAgent];
+      FieldPtr ts = f[kTime];
       if (nonempty(agent) && nonempty(ts)) {
         auto at = read_time(*ts);
         if (!at.ok()) return at.status();
-        marks_[agent_id(*agent)] = {*at, rule.next_state_initiator};
+        const std::string& id = agent_id(*agent);
+        auto m = marks_.find(id);
+        if (m == marks_.end()) m = marks_.emplace(id, std::pair<TimeUs, std::string>{}).first;
+        m->second = {*at, rule.next_state_initiator};
       }
     }
     return {};
   }
-  Pending p;
-  Status st = make_event(rec, line, raw, p.e);
-  if (!st.ok()) return st;
-  Event& e = p.e;
-  p.merge = rule.merge;
+  // made in place at the end of the queue (an Event is a dozen strings: moves cost)
+  Pending& added = pending_.emplace_back();
+  Event& e = added.e;
+  e.type = *rule.emit;
+  Status st = make_event(f, line, raw, e);
+  if (!st.ok()) {
+    pending_.pop_back();
+    return st;
+  }
+  added.merge = rule.merge.empty()       ? Merge::none
+                : rule.merge == "weak"    ? Merge::weak
+                : rule.merge == "primary" ? Merge::primary
+                                          : Merge::none;
 
   if (e.at < last_at_) {
     if (backwards_ == 0) first_backwards_line_ = line;
@@ -351,44 +402,44 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
       marks_.erase(m);
     }
   } else if (e.type == EventType::result) {
-    if (FieldPtr leg = field(f, "leg"); nonempty(leg)) {
+    if (FieldPtr leg = f[kLeg]; nonempty(leg)) {
       auto it = legs_.find(*leg);
       if (it != legs_.end()) {
         if (!e.sip) {
-          // the record's fields and the leg's status, as views (no copies: they live till the end)
+          // the record's fields with the leg's SIP status in place of its own (views: no copies)
           const std::string sip = std::to_string(it->second.first);
-          Fields with_sip;
-          for (const auto& en : f) with_sip.add_view(en.name, en.value);
-          with_sip.set_view("sip", sip);
-          classify(e, with_sip, codes_, spec_.reason_table);
+          const std::string_view sip_view(sip);
+          classify_views(e, {&sip_view, f[kQ850], f[kCause], f[kReason], f[kKind]}, codes_, spec_.reason_table);
         }
         legs_.erase(it);
       }
     }
     if (!e.ring_ms) {
       auto it = last_offer_.find(e.agent);
-      if (it != last_offer_.end() && e.at >= it->second && e.at - it->second <= 300 * kUsPerSecond) {
-        const std::string& oc = last_offer_call_[e.agent];
-        if (oc.empty() || e.call.empty() || oc == e.call) e.ring_ms = (e.at - it->second) / 1000;
+      if (it != last_offer_.end() && e.at >= it->second.at && e.at - it->second.at <= 300 * kUsPerSecond) {
+        const std::string& oc = it->second.call;
+        if (oc.empty() || e.call.empty() || oc == e.call) e.ring_ms = (e.at - it->second.at) / 1000;
       }
     }
   } else if (e.type == EventType::offer) {
-    last_offer_[e.agent] = e.at;
-    last_offer_call_[e.agent] = e.call;
+    auto it = last_offer_.find(e.agent);
+    if (it == last_offer_.end()) it = last_offer_.emplace(e.agent, LastOffer{}).first;
+    it->second.at = e.at;
+    it->second.call = e.call;
   }
 
   TimeUs now = e.at;
-  pending_.push_back(std::move(p));
-  Pending& added = pending_.back();
-  if (!added.merge.empty()) {
+  if (added.merge != Merge::none) {
     // Find a partner of the other kind (weak <-> primary), same agent and type, within the window.
-    for (auto& q : pending_) {
-      // a weak record pairs with a primary one not paired yet, and the other way round
-      const char* partner = added.merge == "primary" ? "weak" : "primary";
-      if (&q == &added || q.done || q.merge != partner) continue;
-      if (q.e.agent != added.e.agent || q.e.type != added.e.type) continue;
-      if (std::llabs(q.e.at - added.e.at) > spec_.merge_window_ms * 1000LL) continue;
-      if (added.merge == "primary")
+    // A weak record pairs with a primary one not paired yet, and the other way round; events
+    // already released are out of reach, as they were handed on.
+    const Merge partner = added.merge == Merge::primary ? Merge::weak : Merge::primary;
+    for (size_t i = released_; i + 1 < pending_.size(); ++i) {
+      Pending& q = pending_[i];
+      if (q.done || q.released || q.merge != partner) continue;
+      if (q.e.type != e.type || q.e.agent != e.agent) continue;
+      if (std::llabs(q.e.at - e.at) > spec_.merge_window_ms * 1000LL) continue;
+      if (added.merge == Merge::primary)
         merge_into(added, q);
       else
         merge_into(q, added);
@@ -403,14 +454,12 @@ void Normalizer::merge_into(Pending& primary, Pending& weak) {
   Event& p = primary.e;
   const Event& w = weak.e;
   if (!p.sip && w.sip) {
-    p.sip = w.sip;
     // the leg's SIP status is more specific than the primary's cause name
     const std::string sip = std::to_string(*w.sip);
-    std::string reason = p.reason;
-    Fields f;  // views of `sip` and `reason`, which outlive it
-    f.add_view("sip", sip);
-    if (!reason.empty()) f.add_view("cause", reason);
-    classify(p, f, codes_, spec_.reason_table);
+    const std::string reason = p.reason;
+    const std::string_view sip_view(sip), reason_view(reason);
+    classify_views(p, {&sip_view, nullptr, reason.empty() ? nullptr : &reason_view, nullptr, nullptr}, codes_,
+                   spec_.reason_table);
     p.reason = reason;
   }
   if (!p.ring_ms && w.ring_ms) p.ring_ms = w.ring_ms;
@@ -420,31 +469,47 @@ void Normalizer::merge_into(Pending& primary, Pending& weak) {
     p.detail = p.detail.empty() ? link : p.detail + "; " + link;
   }
   weak.done = true;
-  primary.merge = "primary-merged";
+  primary.merge = Merge::primary_merged;
   ++merged_;
 }
 
 void Normalizer::release(TimeUs now) {
   const TimeUs window = spec_.merge_window_ms * 1000LL;
-  while (!pending_.empty()) {
-    Pending& front = pending_.front();
-    if (!front.done && now - front.e.at <= window && now >= front.e.at) break;
-    if (!front.done) ready_.push_back(std::move(front.e));
-    pending_.pop_front();
+  while (released_ < pending_.size()) {
+    Pending& p = pending_[released_];
+    if (!p.done && now - p.e.at <= window && now >= p.e.at) break;
+    p.released = true;
+    ++released_;
   }
 }
 
+Event* Normalizer::next_ready() {
+  while (released_ > 0) {
+    Pending& front = pending_.front();
+    if (!front.done) return &front.e;
+    pending_.pop_front();
+    --released_;
+  }
+  return nullptr;
+}
+
+void Normalizer::drop() {
+  if (released_ == 0) return;
+  pending_.pop_front();
+  --released_;
+}
+
 bool Normalizer::pop(Event& out) {
-  if (ready_.empty()) return false;
-  out = std::move(ready_.front());
-  ready_.pop_front();
+  Event* e = next_ready();
+  if (!e) return false;
+  out = std::move(*e);
+  drop();
   return true;
 }
 
 void Normalizer::finish() {
-  for (auto& p : pending_)
-    if (!p.done) ready_.push_back(std::move(p.e));
-  pending_.clear();
+  for (auto& p : pending_) p.released = true;
+  released_ = pending_.size();
 }
 
 }  // namespace callaudit

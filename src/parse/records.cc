@@ -8,10 +8,10 @@ namespace callaudit {
 
 std::string_view Fields::keep(std::string_view text) {
   if (used_ < store_.size())
-    store_[used_].assign(text.data(), text.size());
+    store_[used_]->assign(text.data(), text.size());
   else
-    store_.emplace_back(text);
-  return store_[used_++];
+    store_.push_back(std::make_unique<std::string>(text));
+  return *store_[used_++];
 }
 
 void Fields::set_view(std::string_view name, std::string_view value) {

@@ -1,5 +1,6 @@
 // The fast paths of normalizing agree with their slow references: format_utc against the
-// date-library formatting it replaced, the memoized agent id against the [agent] ids regexes.
+// date-library formatting it replaced, the memoized agent id against the [agent] ids regexes,
+// the one-pass field slots against field(), next_ready()/drop() against pop().
 #include <date/date.h>
 #include <doctest/doctest.h>
 #include <re2/re2.h>
@@ -116,4 +117,92 @@ TEST_CASE("the memoized agent id is what the [agent] ids regexes give") {
       CHECK_FALSE(norm.pop(e));
     }
   }
+}
+
+TEST_CASE("the normalizer reads a record's fields as field() finds them: the first of a name") {
+  auto cat = Catalog::load(fs::path(CALLAUDIT_SOURCE_DIR) / "patterns");
+  REQUIRE(cat.ok());
+  const FormatSpec* fs_spec = cat->find("freeswitch-log");
+  REQUIRE(fs_spec);
+  auto zone = ZoneConverter::make("");
+  REQUIRE(zone.ok());
+  // the time field may be named like a field the normalizer reads for itself ("started")
+  FormatSpec spec = *fs_spec;
+  spec.time_field = "started";
+  EventRule rule;
+  rule.name = "test result";
+  rule.emit = EventType::result;
+  Normalizer norm(spec, cat->codes, *zone);
+  Record rec;
+  rec.kind = RecordKind::event;
+  rec.rule = &rule;
+  rec.fields.add_view("started", "2024-03-05 14:02:10.250000");
+  rec.fields.add_view("agent", "1001@default");
+  rec.fields.add_view("sip", "603");
+  rec.fields.add_view("agent", "1002@default");
+  rec.fields.add_view("sip", "486");
+  rec.fields.add_view("cause", "CALL_REJECTED");
+  rec.fields.add_view("queue", "support@default");
+  REQUIRE(norm.feed(rec, 7, "the raw line").ok());
+  norm.finish();
+  Event e;
+  REQUIRE(norm.pop(e));
+  CHECK(e.line == 7);
+  CHECK(e.raw == "the raw line");
+  CHECK(e.agent_raw == *field(rec.fields, "agent"));
+  CHECK(e.agent == "1001");
+  REQUIRE(e.sip);
+  CHECK(*e.sip == 603);
+  CHECK(e.kind_basis == "sip 603");
+  CHECK(e.reason == "CALL_REJECTED");
+  CHECK(e.queue == "support@default");
+  CHECK(format_utc(e.at) == "2024-03-05T14:02:10.250000Z");
+  // `started` is also the ring's start: the ring took no time
+  REQUIRE(e.ring_ms);
+  CHECK(*e.ring_ms == 0);
+  CHECK_FALSE(norm.pop(e));
+}
+
+TEST_CASE("next_ready() and drop() hand on the events pop() would, in order, without a copy") {
+  auto cat = Catalog::load(fs::path(CALLAUDIT_SOURCE_DIR) / "patterns");
+  REQUIRE(cat.ok());
+  const FormatSpec* spec = cat->find("freeswitch-log");
+  REQUIRE(spec);
+  auto zone = ZoneConverter::make("");
+  REQUIRE(zone.ok());
+  TextParser parser(*spec);
+  auto state_line = [](int minute, const char* agent) {
+    return "2024-03-05 14:" + std::to_string(minute) + ":00.000001 [DEBUG] mod_callcenter.c:1 Updated Agent " +
+           std::string(agent) + " set status = Available";
+  };
+  Normalizer norm(*spec, cat->codes, *zone);
+  Record rec;
+  const std::string a = state_line(10, "1001@default"), b = state_line(11, "1002@default"),
+                    c = state_line(12, "1003@default");
+  parser.parse(a, rec);
+  REQUIRE(norm.feed(rec, 1, a).ok());
+  CHECK(norm.next_ready() == nullptr);  // inside its merge window still
+  parser.parse(b, rec);
+  REQUIRE(norm.feed(rec, 2, b).ok());
+  Event* first = norm.next_ready();
+  REQUIRE(first);
+  CHECK(first->line == 1);
+  CHECK(norm.next_ready() == first);  // the same one until dropped
+  Event taken = std::move(*first);
+  norm.drop();
+  CHECK(taken.agent == "1001");
+  CHECK(norm.next_ready() == nullptr);
+  parser.parse(c, rec);
+  REQUIRE(norm.feed(rec, 3, c).ok());
+  norm.finish();
+  Event e;
+  REQUIRE(norm.pop(e));
+  CHECK(e.line == 2);
+  Event* last = norm.next_ready();
+  REQUIRE(last);
+  CHECK(last->line == 3);
+  CHECK(last->agent == "1003");
+  norm.drop();
+  CHECK(norm.next_ready() == nullptr);
+  CHECK_FALSE(norm.pop(e));
 }
