@@ -64,6 +64,8 @@ class Statement {
   // Steps once: true while there is a row.
   bool step();
   void reset();
+  // reset() without unbinding: for a statement whose every parameter is bound before each step.
+  void rewind();
   [[nodiscard]] int columns() const;
   [[nodiscard]] std::int64_t int64(int col) const;
   [[nodiscard]] double real(int col) const;

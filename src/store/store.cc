@@ -91,6 +91,7 @@ void Statement::reset() {
   sqlite3_reset(st_);
   sqlite3_clear_bindings(st_);
 }
+void Statement::rewind() { sqlite3_reset(st_); }
 int Statement::columns() const { return sqlite3_column_count(st_); }
 std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(st_, col); }
 double Statement::real(int col) const { return sqlite3_column_double(st_, col); }
@@ -308,8 +309,14 @@ std::optional<std::string> Store::find_fingerprint(const std::string& fp) {
 }
 
 Status Store::begin_input(const InputRow& row) {
+  // The input's events all name the row inserted first in the same transaction: checking
+  // each one's foreign key (a lookup per event) would find nothing. On again at its end.
+  (void)exec("PRAGMA foreign_keys = OFF");
   Status st = exec("BEGIN IMMEDIATE");
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    (void)exec("PRAGMA foreign_keys = ON");
+    return st;
+  }
   Statement ins(db_,
                 "INSERT INTO inputs (path, format, fingerprint, bytes, lines, records, parsed, unmatched, events, offers,"
                 " results, failures, states, zone, zone_assumed, precision, backwards, merged, ingested_at)"
@@ -350,7 +357,9 @@ Status Store::add_event(const Event& e) {
   s.bind_static_or_null(22, e.detail).bind_static(23, e.raw);
   s.step();
   int rc = s.status();
-  s.reset();
+  // every parameter is bound again for the next event: no need to unbind them (the texts
+  // left bound point into `e`, but nothing reads them before they are bound anew)
+  s.rewind();
   if (rc != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
   return {};
 }
@@ -402,12 +411,14 @@ Result<std::optional<std::string>> Store::finish_input(const InputRow& row) {
     abort_input();
     return st;
   }
+  (void)exec("PRAGMA foreign_keys = ON");
   input_id_ = 0;
   return std::optional<std::string>();
 }
 
 void Store::abort_input() {
   (void)exec("ROLLBACK");
+  (void)exec("PRAGMA foreign_keys = ON");
   input_id_ = 0;
 }
 

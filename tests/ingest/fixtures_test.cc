@@ -145,3 +145,55 @@ TEST_CASE("stdin is an input named '-'") {
   CHECK(q.text(1) == "freeswitch-log");
   CHECK(q.int64(2) > 0);
 }
+
+TEST_CASE("an input's events are stored without a foreign-key check each; the checks are on again after it") {
+  testutil::TempDir tmp;
+  auto store = Store::open((tmp / "fk.db").string(), Store::Mode::read_write);
+  REQUIRE(store.ok());
+  Store& s = **store;
+  auto pragma = [&](const char* sql) {
+    Statement q(s.db(), sql);
+    REQUIRE_MESSAGE(q.ok(), q.error());
+    std::string out;
+    while (q.step()) out += q.text(0) + ";";
+    return out;
+  };
+  CHECK(pragma("PRAGMA foreign_keys") == "1;");
+  auto store_one = [&](const std::string& fingerprint, bool commit) {
+    InputRow row;
+    row.path = "input-" + fingerprint;
+    row.format = "freeswitch-log";
+    row.zone = "UTC";
+    row.precision = "microsecond";
+    REQUIRE(s.begin_input(row).ok());
+    CHECK(pragma("PRAGMA foreign_keys") == "0;");  // off while the input's events go in
+    Event e;
+    e.type = EventType::state;
+    e.at = e.at_end = 1'709'647'330'000'000;
+    e.agent = e.agent_raw = "1001";
+    e.state = "ready";
+    e.vendor_state = "Available";
+    e.initiator = "agent";
+    e.line = 1;
+    e.raw = "a line";
+    REQUIRE(s.add_event(e).ok());
+    e.line = 2;
+    REQUIRE(s.add_event(e).ok());
+    if (commit) {
+      row.fingerprint = fingerprint;
+      auto fin = s.finish_input(row);
+      REQUIRE(fin.ok());
+      CHECK_FALSE(fin->has_value());
+    } else {
+      s.abort_input();
+    }
+    CHECK(pragma("PRAGMA foreign_keys") == "1;");
+  };
+  store_one("fp-1", true);
+  store_one("fp-2", false);
+  CHECK(pragma("SELECT count(*) FROM events") == "2;");
+  CHECK(pragma("PRAGMA foreign_key_check") == "");
+  // the input's events still go with it: the cascade works again
+  REQUIRE(s.exec("DELETE FROM inputs").ok());
+  CHECK(pragma("SELECT count(*) FROM events") == "0;");
+}
