@@ -111,7 +111,9 @@ class Store {
   // report reads through (the partial index events_state_agent_at of state changes, and
   // unmatched_input), for a database deleted once the report is written. Building an index
   // over a million events takes seconds; over the state changes alone, a fraction of that.
-  enum class Indexes { all, for_report };
+  // all: for queries; for_report: the state changes only, for the HTML report's lanes (and
+  // the unmatched samples); none: a report that reads neither through an index.
+  enum class Indexes { all, for_report, none };
   Status create_indexes(Indexes which = Indexes::all);
   std::optional<std::string> find_fingerprint(const std::string& fp);
 

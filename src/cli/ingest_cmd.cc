@@ -23,7 +23,8 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
                const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, Diagnosis* diagnosis,
-               bool* diagnosed, bool temporary_db, const std::function<void(const Diagnosis&)>& on_briefs) {
+               bool* diagnosed, bool temporary_db, const std::function<void(const Diagnosis&)>& on_briefs,
+               bool lanes) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   if (!forced.empty() && !cat->find(forced)) {
@@ -72,8 +73,11 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
         reports.push_back(r);
       });
   clock.lap(env, "scan+store");
-  // analyze's temporary database is deleted after the report: no queries will need the rest
-  Status idx = (*store)->create_indexes(temporary_db ? Store::Indexes::for_report : Store::Indexes::all);
+  // analyze's temporary database is deleted after the report: no queries will need the rest,
+  // and only the HTML's lanes read the state changes by agent
+  Status idx = (*store)->create_indexes(!temporary_db ? Store::Indexes::all
+                                        : lanes       ? Store::Indexes::for_report
+                                                      : Store::Indexes::none);
   if (!idx.ok()) error_line(env, "database: " + idx.message());
   clock.lap(env, "indexes");
   // Keep the stored diagnosis in step with the timeline, so the SQL views are current; the
@@ -160,7 +164,7 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
   if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
-  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, nullptr, false, {});
+  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, nullptr, false, {}, false);
 }
 
 }  // namespace callaudit::cli

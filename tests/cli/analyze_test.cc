@@ -102,7 +102,7 @@ TEST_CASE("analyze's temporary database leaves out the detail that only queries 
   }
 }
 
-TEST_CASE("a kept database has every index; the report-only set is two others") {
+TEST_CASE("a kept database has every index; the report-only set is two others, or none without lanes") {
   testutil::TempDir tmp;
   auto count = [](const fs::path& db) {
     auto store = callaudit::Store::open(db.string(), callaudit::Store::Mode::read_write);
@@ -123,6 +123,13 @@ TEST_CASE("a kept database has every index; the report-only set is two others") 
     REQUIRE((*store)->create_indexes(callaudit::Store::Indexes::for_report).ok());
   }
   CHECK(count(tmp / "fresh.db") == "events_state_agent_at unmatched_input");
+  {
+    // a report without lanes (JSON, Markdown) reads nothing through an index
+    auto store = callaudit::Store::open((tmp / "bare.db").string(), callaudit::Store::Mode::read_write);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->create_indexes(callaudit::Store::Indexes::none).ok());
+  }
+  CHECK(count(tmp / "bare.db") == "");
   // the state lanes' lookups go through the partial index, not a scan of the table
   auto store = callaudit::Store::open((tmp / "fresh.db").string(), callaudit::Store::Mode::read_only);
   REQUIRE(store.ok());
