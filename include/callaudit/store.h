@@ -39,6 +39,42 @@ struct InputRow {
   std::int64_t merged = 0;
 };
 
+// What a diagnosis loads of the timeline: every result and state change, with only the columns
+// its rules read. Gathered by the store as it inserts them (Store::keep_timeline), so that a
+// database filled by this process need not be read back. Texts are numbers into `words`
+// (0: the empty text); agents are numbered in the order they first appear in `events`.
+struct TimelineDigest {
+  struct Failure {  // a failed result
+    std::int64_t id = 0;
+    std::int64_t input_id = 0, line = 0;
+    TimeUs at = 0, at_end = 0;
+    std::int64_t ring_ms = 0;
+    int agent = 0;
+    std::int32_t text = -1;  // index into `texts`
+    bool has_ring = false;
+    [[nodiscard]] std::optional<std::int64_t> ring() const {
+      return has_ring ? std::optional<std::int64_t>(ring_ms) : std::nullopt;
+    }
+  };
+  struct Texts {  // of a failure: what the rules compare
+    std::uint32_t kind = 0, kind_basis = 0, confidence = 0, reason = 0;
+  };
+  struct State {
+    std::int64_t id = 0;
+    std::int64_t input_id = 0, line = 0;
+    TimeUs at = 0, at_end = 0;
+    int agent = 0;
+    std::uint32_t state = 0, initiator = 0;  // words
+  };
+  std::vector<std::string> words{std::string()};
+  std::vector<std::uint32_t> agents;  // agent i's id, a word
+  std::vector<std::uint32_t> names;   // agent i's display name: the last non-empty one stored
+  std::vector<Failure> failures;      // in storage order
+  std::vector<Texts> texts;
+  std::vector<std::pair<TimeUs, int>> answered;  // (time, agent), in storage order
+  std::vector<State> states;                     // in storage order
+};
+
 // A prepared statement with RAII.
 class Statement {
  public:
@@ -107,12 +143,17 @@ class Store {
   // Commits, unless the same content is already in: then rolls back and returns its path.
   Result<std::optional<std::string>> finish_input(const InputRow& row);
   void abort_input();
-  // all: every index of the schema (a database kept for queries); for_report: only what the
-  // report reads through (the partial index events_state_agent_at of state changes, and
-  // unmatched_input), for a database deleted once the report is written. Building an index
-  // over a million events takes seconds; over the state changes alone, a fraction of that.
-  // all: for queries; for_report: the state changes only, for the HTML report's lanes (and
-  // the unmatched samples); none: a report that reads neither through an index.
+  // Gathers a TimelineDigest of the events stored from now on, if `events` is empty: then the
+  // digest is the whole table (a rolled-back input is undone in it too) until an alias
+  // rewrites stored agents, which drops it. Returns whether it is gathering.
+  bool keep_timeline();
+  // The digest, when it is still the whole table and no input is open; given once.
+  std::optional<TimelineDigest> take_timeline();
+  [[nodiscard]] bool keeps_timeline() const { return gatherer_ != nullptr; }
+  // Building an index over a million events takes seconds; over the state changes alone, a
+  // fraction of that. all: for queries; for_report: the state changes only, for the HTML
+  // report's lanes (and the unmatched samples); none: a report that reads neither through an
+  // index.
   enum class Indexes { all, for_report, none };
   Status create_indexes(Indexes which = Indexes::all);
   std::optional<std::string> find_fingerprint(const std::string& fp);
@@ -129,6 +170,8 @@ class Store {
   Statement insert_event_;
   Statement insert_unmatched_;
   std::int64_t unmatched_stored_ = 0;
+  struct Gatherer;
+  std::unique_ptr<Gatherer> gatherer_;  // while keeping the timeline's digest
 };
 
 constexpr int kUnmatchedSamplesPerInput = 100;

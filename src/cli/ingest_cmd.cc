@@ -41,6 +41,8 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
     error_line(env, store.error());
     return static_cast<int>(Exit::input_error);
   }
+  // the diagnosis below then need not read back what this run stores (a fresh database only)
+  (void)(*store)->keep_timeline();
   IngestOptions opts;
   opts.forced_format = forced;
   opts.zone = tz;

@@ -89,26 +89,12 @@ const std::string& template_of(const DiagnosisParams& p, const std::string& key,
 }
 
 // One failed offer as loaded: numbers only, its texts in `FailureText` (an answered offer is
-// kept as its time and agent alone).
-struct Row {
-  std::int64_t id = 0;
-  std::int64_t input_id = 0, line = 0;
-  TimeUs at = 0, at_end = 0;
-  std::int64_t ring_ms = 0;
-  int agent = 0;
-  std::int32_t text = -1;  // index into the failure texts
-  bool has_ring = false;
-  [[nodiscard]] std::optional<std::int64_t> ring() const {
-    return has_ring ? std::optional<std::int64_t>(ring_ms) : std::nullopt;
-  }
-};
-
-// The texts the rules read, each distinct one kept once (interned in the diagnosis) and
-// referred to by number: a few distinct values each, for hundreds of thousands of failures.
-// The rest of a failure's own row (name, call, queue, codes) is read with its cited line.
-struct FailureText {
-  std::uint32_t kind = 0, kind_basis = 0, confidence = 0, reason = 0;
-};
+// kept as its time and agent alone). The texts the rules read, each distinct one kept once
+// (interned in the diagnosis) and referred to by number: a few distinct values each, for
+// hundreds of thousands of failures. The rest of a failure's own row (name, call, queue,
+// codes) is read with its cited line.
+using Row = TimelineDigest::Failure;
+using FailureText = TimelineDigest::Texts;
 struct TextViews {
   std::string_view kind, kind_basis, confidence, reason;
 };
@@ -232,7 +218,40 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
   std::vector<std::pair<TimeUs, int>> answered;  // (time, agent) of the answered ones, in time order
   std::vector<FailureText> texts;
   Words words(out);
-  {
+  if (auto digest = store.take_timeline()) {
+    // Gathered while the events were stored: the same rows as the read below, without it.
+    for (size_t i = 0; i < digest->agents.size(); ++i) {
+      (void)agent_of(digest->words[digest->agents[i]]);
+      agent_names[i] = digest->words[digest->names[i]];
+    }
+    changes.resize(agent_ids.size());
+    for (const auto& d : digest->states) {
+      StateChange s;
+      s.id = d.id;
+      s.at = d.at;
+      s.at_end = d.at_end;
+      s.state = state_code(digest->words[d.state]);
+      s.initiator = initiator_code(digest->words[d.initiator]);
+      s.order = d.input_id * (1LL << 32) + d.line;
+      changes[static_cast<size_t>(d.agent)].push_back(s);
+    }
+    digest->states = {};
+    failed = std::move(digest->failures);
+    texts = std::move(digest->texts);
+    answered = std::move(digest->answered);
+    // the digest's words become the diagnosis' own, in the order the read below meets them
+    std::vector<std::uint32_t> remap(digest->words.size(), UINT32_MAX);
+    auto own = [&](std::uint32_t& w) {
+      if (remap[w] == UINT32_MAX) remap[w] = words.id(digest->words[w]);
+      w = remap[w];
+    };
+    for (auto& t : texts) {
+      own(t.kind);
+      own(t.kind_basis);
+      own(t.confidence);
+      own(t.reason);
+    }
+  } else {
     // the inputs' own counts size the vectors once
     Statement n(store.db(), "SELECT coalesce(sum(results), 0), coalesce(sum(failures), 0) FROM inputs");
     if (n.ok() && n.step()) {
@@ -241,8 +260,6 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       texts.reserve(static_cast<size_t>(failures));
       answered.reserve(static_cast<size_t>(std::max<std::int64_t>(0, all - failures)));
     }
-  }
-  {
     // One pass over the table in storage order (cheaper than through an index), sorted here:
     // by time, then by (input, line) for equal times. Of an answered offer only its time and
     // agent are kept; only failures need their texts.
@@ -296,6 +313,8 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       }
     }
     if (q.status() != SQLITE_DONE) return Status::error(q.error());
+  }
+  {
     std::stable_sort(failed.begin(), failed.end(), [](const Row& x, const Row& y) {
       if (x.at != y.at) return x.at < y.at;
       if (x.input_id != y.input_id) return x.input_id < y.input_id;

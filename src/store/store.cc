@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <unordered_map>
 
 #include "callaudit/timeutil.h"
 
@@ -257,6 +258,98 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Mode mode) {
   return s;
 }
 
+// Builds the TimelineDigest beside the inserts: texts interned, agents numbered on first sight.
+struct Store::Gatherer {
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  TimelineDigest d;
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> word_ids;
+  std::vector<int> agent_of_word;  // by word: the agent's number, or -1
+
+  std::uint32_t word(std::string_view s) {
+    if (s.empty()) return 0;
+    auto it = word_ids.find(s);
+    if (it != word_ids.end()) return it->second;
+    d.words.emplace_back(s);
+    const auto id = static_cast<std::uint32_t>(d.words.size() - 1);
+    word_ids.emplace(std::string(s), id);
+    return id;
+  }
+  int agent(std::uint32_t w) {
+    if (agent_of_word.size() <= w) agent_of_word.resize(w + 1, -1);
+    int& a = agent_of_word[w];
+    if (a < 0) {
+      a = static_cast<int>(d.agents.size());
+      d.agents.push_back(w);
+      d.names.push_back(0);
+    }
+    return a;
+  }
+  // Where an input began, so that its rollback can be undone here too.
+  struct Mark {
+    size_t failures = 0, answered = 0, states = 0, agents = 0;
+    std::vector<std::uint32_t> names;
+  } mark;
+  void begin() {
+    mark.failures = d.failures.size();
+    mark.answered = d.answered.size();
+    mark.states = d.states.size();
+    mark.agents = d.agents.size();
+    mark.names = d.names;
+  }
+  void rollback() {
+    d.failures.resize(mark.failures);
+    d.texts.resize(mark.failures);
+    d.answered.resize(mark.answered);
+    d.states.resize(mark.states);
+    for (size_t a = mark.agents; a < d.agents.size(); ++a) agent_of_word[d.agents[a]] = -1;
+    d.agents.resize(mark.agents);
+    d.names = mark.names;
+  }
+  // The same values as the diagnosis' read of the stored row: empty texts are NULL there.
+  void add(std::int64_t input_id, std::int64_t id, const Event& e) {
+    if (e.type != EventType::result && e.type != EventType::state) return;
+    const int a = agent(word(e.agent));
+    if (!e.agent_name.empty()) d.names[static_cast<size_t>(a)] = word(e.agent_name);
+    if (e.type == EventType::state) {
+      d.states.push_back({id, input_id, e.line, e.at, e.at_end, a, word(e.state), word(e.initiator)});
+    } else if (e.kind == "normal") {
+      d.answered.emplace_back(e.at, a);
+    } else {
+      TimelineDigest::Failure f;
+      f.id = id;
+      f.input_id = input_id;
+      f.line = e.line;
+      f.at = e.at;
+      f.at_end = e.at_end;
+      f.agent = a;
+      f.text = static_cast<std::int32_t>(d.texts.size());
+      if (e.ring_ms) {
+        f.ring_ms = *e.ring_ms;
+        f.has_ring = true;
+      }
+      d.failures.push_back(f);
+      d.texts.push_back({word(e.kind), word(e.kind_basis), word(e.confidence), word(e.reason)});
+    }
+  }
+};
+
+bool Store::keep_timeline() {
+  Statement q(db_, "SELECT EXISTS (SELECT 1 FROM events)");
+  if (input_id_ == 0 && q.ok() && q.step() && q.int64(0) == 0)
+    gatherer_ = std::make_unique<Gatherer>();
+  return gatherer_ != nullptr;
+}
+
+std::optional<TimelineDigest> Store::take_timeline() {
+  if (!gatherer_ || input_id_ != 0) return std::nullopt;
+  std::optional<TimelineDigest> d(std::move(gatherer_->d));
+  gatherer_.reset();
+  return d;
+}
+
 Store::~Store() {
   insert_event_ = Statement();
   insert_unmatched_ = Statement();
@@ -311,6 +404,7 @@ std::optional<std::string> Store::find_fingerprint(const std::string& fp) {
 Status Store::begin_input(const InputRow& row) {
   // The input's events all name the row inserted first in the same transaction: checking
   // each one's foreign key (a lookup per event) would find nothing. On again at its end.
+  if (gatherer_) gatherer_->begin();  // where abort_input() takes the digest back to
   (void)exec("PRAGMA foreign_keys = OFF");
   Status st = exec("BEGIN IMMEDIATE");
   if (!st.ok()) {
@@ -361,6 +455,7 @@ Status Store::add_event(const Event& e) {
   // left bound point into `e`, but nothing reads them before they are bound anew)
   s.rewind();
   if (rc != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
+  if (gatherer_) gatherer_->add(input_id_, sqlite3_last_insert_rowid(db_), e);
   return {};
 }
 
@@ -383,6 +478,8 @@ Status Store::add_alias(const std::string& alias, const std::string& agent) {
   Statement u(db_, "UPDATE events SET agent = ?, agent_name = coalesce(agent_name, ?) WHERE agent = ?");
   u.bind(1, agent).bind(2, alias).bind(3, alias);
   u.step();
+  // stored agents rewritten: the digest no longer is the table
+  if (u.status() != SQLITE_DONE || sqlite3_changes(db_) > 0) gatherer_.reset();
   if (u.status() != SQLITE_DONE) return Status::error(u.error());
   return {};
 }
@@ -417,6 +514,7 @@ Result<std::optional<std::string>> Store::finish_input(const InputRow& row) {
 }
 
 void Store::abort_input() {
+  if (gatherer_) gatherer_->rollback();  // the input's events leave the digest too
   (void)exec("ROLLBACK");
   (void)exec("PRAGMA foreign_keys = ON");
   input_id_ = 0;
