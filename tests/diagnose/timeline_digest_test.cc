@@ -216,6 +216,19 @@ TEST_CASE("the digest is kept only while it is the whole events table") {
     REQUIRE(store->finish_input(input_row("a.log")).ok());
     CHECK_FALSE(store->take_timeline());
   }
+  SUBCASE("a digest over its budget is dropped") {
+    auto store = fresh_store(tmp / "case.db");
+    REQUIRE(store->keep_timeline(64 * 1024));
+    REQUIRE(store->begin_input(input_row("a.log")).ok());
+    int added = 0;
+    for (; added < 100000 && store->keeps_timeline(); ++added)
+      REQUIRE(store->add_event(event(EventType::result, added, "1001", added + 1)).ok());
+    REQUIRE(store->finish_input(input_row("a.log")).ok());
+    CHECK_FALSE(store->take_timeline());
+    // 64 KiB hold about a thousand failures (64 + 16 bytes each); checked every 1024 events
+    CHECK(added > 512);
+    CHECK(added <= 4096);
+  }
   SUBCASE("a duplicate input (rolled back) adds nothing to it") {
     auto cat = Catalog::load(testutil::source_dir() / "patterns");
     REQUIRE(cat.ok());
