@@ -265,7 +265,7 @@ struct Store::Gatherer {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  explicit Gatherer(std::size_t budget) : budget(budget) {}
+  explicit Gatherer(std::size_t budget_bytes) : budget(budget_bytes) {}
   std::size_t budget;  // bytes
   TimelineDigest d;
   std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> word_ids;
