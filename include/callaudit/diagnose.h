@@ -235,11 +235,7 @@ struct Diagnosis {
   std::string_view intern(std::string_view s);
 
  private:
-  struct WordHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using Words = std::unordered_set<std::string, WordHash, std::equal_to<>>;
+  using Words = std::unordered_set<std::string, ViewHash, std::equal_to<>>;
   std::shared_ptr<Words> words_ = std::make_shared<Words>();
 };
 

@@ -2,11 +2,19 @@
 // the stages to its left (read -> parse -> normalize -> store -> replay -> correlate -> diagnose).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace callaudit {
+
+// Hashes std::string and std::string_view alike: for maps keyed by text that are looked up by
+// view without a copy (with std::equal_to<>).
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 // Microseconds since the Unix epoch, UTC.
 using TimeUs = std::int64_t;

@@ -31,12 +31,6 @@ struct CodeViews {
 void classify_views(Event& e, const CodeViews& v, const Codes& codes, const std::string& reason_table);
 void classify(Event& e, const FieldPairs& f, const Codes& codes, const std::string& reason_table);
 
-// Hashes std::string and std::string_view alike (lookups by view without a copy).
-struct ViewHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 class Normalizer {
  public:
   // keep_detail = false leaves Event::detail empty (merged legs are still merged and counted):

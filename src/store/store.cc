@@ -252,7 +252,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Mode mode) {
   sqlite3_busy_timeout(s->db_, 5000);
   // A page cache of 16 MiB (the default is 2 MiB): a load appends to the table (its indexes
   // come after it), so few pages are read twice; 64 MiB gained nothing at 1 GiB of input and
-  // cost 50 MiB of memory. Sorts (index builds, ORDER BY) may use a helper thread.
+  // cost about 30 MiB of memory. Sorts (index builds, ORDER BY) may use a helper thread.
   (void)s->exec("PRAGMA cache_size = -16384; PRAGMA threads = 2;");
   Status st = s->check_schema(mode);
   if (!st.ok()) return st;
@@ -261,14 +261,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Mode mode) {
 
 // Builds the TimelineDigest beside the inserts: texts interned, agents numbered on first sight.
 struct Store::Gatherer {
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
   explicit Gatherer(std::size_t budget_bytes) : budget(budget_bytes) {}
   std::size_t budget;  // bytes
+  std::uint64_t added = 0;  // results and state changes offered
   TimelineDigest d;
-  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> word_ids;
+  std::unordered_map<std::string, std::uint32_t, ViewHash, std::equal_to<>> word_ids;
   std::vector<int> agent_of_word;  // by word: the agent's number, or -1
 
   std::uint32_t word(std::string_view s) {
@@ -314,7 +311,8 @@ struct Store::Gatherer {
   [[nodiscard]] std::size_t bytes() const {
     return d.failures.capacity() * sizeof(TimelineDigest::Failure) + d.texts.capacity() * sizeof(TimelineDigest::Texts) +
            d.answered.capacity() * sizeof(d.answered[0]) + d.states.capacity() * sizeof(TimelineDigest::State) +
-           mark.names.capacity() * 4 + d.names.capacity() * 4 + d.agents.capacity() * 4 + agent_of_word.capacity() * 4;
+           (mark.names.capacity() + d.names.capacity() + d.agents.capacity()) * sizeof(std::uint32_t) +
+           agent_of_word.capacity() * sizeof(int);
   }
   // The same values as the diagnosis' read of the stored row: empty texts are NULL there.
   // False once the digest is over its budget.
@@ -345,7 +343,6 @@ struct Store::Gatherer {
     }
     return true;
   }
-  std::uint64_t added = 0;
 };
 
 bool Store::keep_timeline(std::size_t budget_bytes) {

@@ -40,6 +40,13 @@ InputRow input_row(const std::string& path) {
   return r;
 }
 
+// One input holding `events`, committed.
+void store_input(Store& store, const std::string& path, const std::vector<Event>& events) {
+  REQUIRE(store.begin_input(input_row(path)).ok());
+  for (const Event& e : events) REQUIRE(store.add_event(e).ok());
+  REQUIRE(store.finish_input(input_row(path)).ok());
+}
+
 std::unique_ptr<Store> fresh_store(const fs::path& db) {
   auto s = Store::open(db.string(), Store::Mode::read_write);
   REQUIRE_MESSAGE(s.ok(), s.error());
@@ -163,9 +170,7 @@ TEST_CASE("the digest is kept only while it is the whole events table") {
   SUBCASE("a database that has events keeps none") {
     {
       auto store = fresh_store(tmp / "case.db");
-      REQUIRE(store->begin_input(input_row("a.log")).ok());
-      REQUIRE(store->add_event(event(EventType::state, 1, "1001", 1)).ok());
-      REQUIRE(store->finish_input(input_row("a.log")).ok());
+      store_input(*store, "a.log", {event(EventType::state, 1, "1001", 1)});
     }
     auto store = fresh_store(tmp / "case.db");
     CHECK_FALSE(store->keep_timeline());
@@ -174,11 +179,9 @@ TEST_CASE("the digest is kept only while it is the whole events table") {
   SUBCASE("a rolled-back input leaves the digest as it was before that input") {
     auto store = fresh_store(tmp / "case.db");
     REQUIRE(store->keep_timeline());
-    REQUIRE(store->begin_input(input_row("a.log")).ok());
     Event named = event(EventType::state, 1, "1001", 1);
     named.agent_name = "Priya";
-    REQUIRE(store->add_event(named).ok());
-    REQUIRE(store->finish_input(input_row("a.log")).ok());
+    store_input(*store, "a.log", {named});
     REQUIRE(store->begin_input(input_row("b.log")).ok());
     Event renamed = event(EventType::state, 2, "1001", 1);
     renamed.agent_name = "Someone else";
@@ -188,11 +191,9 @@ TEST_CASE("the digest is kept only while it is the whole events table") {
     store->abort_input();
     CHECK(store->keeps_timeline());
     // a third input after the rollback numbers its new agent after the first input's
-    REQUIRE(store->begin_input(input_row("c.log")).ok());
     Event answered = event(EventType::result, 5, "1003", 1);
     answered.kind = "normal";
-    REQUIRE(store->add_event(answered).ok());
-    REQUIRE(store->finish_input(input_row("c.log")).ok());
+    store_input(*store, "c.log", {answered});
     auto d = store->take_timeline();
     REQUIRE(d);
     REQUIRE(d->agents.size() == 2);
