@@ -146,6 +146,12 @@ namespace {
 
 // All the reads of one diagnosis in one read transaction: one lock on the file instead of one
 // per statement (tens of thousands of lookups of cited lines).
+// Gives a vector's memory back (clear() keeps its capacity).
+template <class T>
+void release(std::vector<T>& v) {
+  std::vector<T>().swap(v);
+}
+
 class ReadTransaction {
  public:
   explicit ReadTransaction(Store& store) : store_(store) {
@@ -347,11 +353,15 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
   // some rules make (R6's sentence and cited failures, the traces of `explain`).
   std::vector<FailureBrief> briefs(failed.size());
   std::vector<std::vector<RuleTrace>> traces(p.with_trace ? failed.size() : 0);
-  struct Setup {
+  // R6: one agent's setup failures while others answered. A group's sentence is the same for
+  // all its members and each cites the first others of the group, so the texts are kept once
+  // per group and the evidence made with the verdict, not kept per member.
+  struct SetupGroup {
     std::string why;
-    std::vector<Evidence> evidence;
+    std::vector<size_t> members;
   };
-  std::unordered_map<size_t, Setup> setups;  // R6 members
+  std::vector<SetupGroup> setup_groups;
+  std::unordered_map<size_t, std::uint32_t> setups;  // an R6 member -> its group
   std::vector<std::string_view> agent_words;
   agent_words.reserve(agent_ids.size());
   for (const auto& a : agent_ids) agent_words.push_back(out.intern(a));
@@ -531,6 +541,10 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       k = e + 1;
     }
   }
+  // what only R4 and R5 read goes now: the verdicts phase below is the diagnosis' peak
+  release(result_times);
+  release(r4);
+  by_class.clear();
   // the members of each incident, in time order: other agents' failures are cited from here
   std::vector<std::vector<size_t>> incident_members(out.incidents.size());
   for (size_t i = 0; i < failed.size(); ++i)
@@ -560,24 +574,19 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     if (!others_answered) continue;
     std::set<std::string, std::less<>> ks;
     for (size_t i : idx) ks.emplace(briefs[i].kind);
+    Vars vars = {{"agent", agent_ids[static_cast<size_t>(agent)]},
+                 {"n", std::to_string(idx.size())},
+                 {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
+    std::string fallback;
+    const auto group = static_cast<std::uint32_t>(setup_groups.size());
+    setup_groups.push_back({render(template_of(p, "r6", fallback), vars), idx});
     for (size_t i : idx) {
       FailureBrief& v = briefs[i];
       v.verdict = "configuration";
       v.confidence = "high";
       v.rule = "R6";
       if (p.with_trace) traces[i].push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
-      Vars vars = {{"agent", std::string(v.agent)},
-                   {"n", std::to_string(idx.size())},
-                   {"kinds", fmt::format("{}", fmt::join(ks, ", "))}};
-      std::string fallback;
-      Setup& s = setups[i];
-      s.why = render(template_of(p, "r6", fallback), vars);
-      int cited = 0;
-      for (size_t o : idx)
-        if (o != i && cited < 3) {
-          s.evidence.push_back({"cause", briefs[o].id, "another setup failure of this agent", "", 0, 0, ""});
-          ++cited;
-        }
+      setups.emplace(i, group);
     }
   }
   for (size_t i = 0; i < failed.size(); ++i)
@@ -585,6 +594,8 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       if (p.with_trace) traces[i].push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
                                                         " setup failures for this agent, or nobody else answered"});
 
+  release(decided);
+  setup.clear();
   if (p.on_phase) p.on_phase("rules");
 
   // ---- per-agent figures: counted by agent index and hour number, named at the end
@@ -655,6 +666,8 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     a.refusals_by_hour = named(c.refusals_by_hour);
     out.agents.push_back(std::move(a));
   }
+  release(answered);
+  release(counts);
   if (p.on_phase) p.on_phase("figures");
 
   // ---- the verdicts in full, in time order, one batch at a time: sentence, evidence and the
@@ -754,8 +767,12 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       v.incident = brief.incident;
       if (p.with_trace) v.trace = std::move(traces[i]);
       if (auto s = setups.find(i); s != setups.end()) {
-        v.why = std::move(s->second.why);
-        v.evidence = std::move(s->second.evidence);
+        const SetupGroup& g = setup_groups[s->second];
+        v.why = g.why;
+        for (size_t o : g.members) {
+          if (v.evidence.size() == 3) break;
+          if (o != i) v.evidence.push_back({"cause", failed[o].id, "another setup failure of this agent", "", 0, 0, ""});
+        }
       }
       const KindInfo* ki = kind_info(v.kind);
       Vars vars = {
