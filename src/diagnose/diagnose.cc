@@ -144,14 +144,14 @@ DiagnosisParams DiagnosisParams::from(const RuleParams& r) {
 
 namespace {
 
-// All the reads of one diagnosis in one read transaction: one lock on the file instead of one
-// per statement (tens of thousands of lookups of cited lines).
 // Gives a vector's memory back (clear() keeps its capacity).
 template <class T>
 void release(std::vector<T>& v) {
   std::vector<T>().swap(v);
 }
 
+// All the reads of one diagnosis in one read transaction: one lock on the file instead of one
+// per statement (tens of thousands of lookups of cited lines).
 class ReadTransaction {
  public:
   explicit ReadTransaction(Store& store) : store_(store) {
