@@ -2,10 +2,14 @@
 // configuration, benign, unknown) with the lines that prove it. Rules R1-R6 of
 // docs/diagnosis.md; their parameters and wording are data in patterns/rules/.
 #pragma once
+#include <array>
+#include <compare>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -171,14 +175,78 @@ struct AgentFigures {
   std::map<std::string, std::int64_t> offers_by_hour;
 };
 
-// What most readers of a diagnosis need of one failure: who, when, and what was decided. Its
-// texts are views into the owning Diagnosis (or literals), valid while a copy of it lives.
+// A text a Diagnosis owns, kept as one pointer: reads as a string_view (empty when unset),
+// valid while a copy of the diagnosis lives.
+class Word {
+ public:
+  constexpr Word() = default;
+  explicit Word(const std::string* s) : s_(s) {}
+  [[nodiscard]] std::string_view view() const { return s_ ? std::string_view(*s_) : std::string_view(); }
+  operator std::string_view() const { return view(); }  // NOLINT: reads as the text
+  friend bool operator==(Word a, std::string_view b) { return a.view() == b; }
+  friend auto operator<=>(Word a, std::string_view b) { return a.view() <=> b; }
+
+ private:
+  const std::string* s_ = nullptr;
+};
+
+// One word of a fixed vocabulary, kept as its number; "" (the first) when unset. Reads as a
+// string_view. Made from a text of the vocabulary (std::invalid_argument for any other), or by
+// find() (std::nullopt for any other).
+template <class Vocabulary>
+class OneOf {
+ public:
+  constexpr OneOf() = default;
+  explicit OneOf(std::string_view w) {
+    auto f = find(w);
+    if (!f) throw std::invalid_argument("not a word of the vocabulary: '" + std::string(w) + "'");
+    *this = *f;
+  }
+  static std::optional<OneOf> find(std::string_view w) {
+    for (size_t i = 0; i < Vocabulary::words.size(); ++i)
+      if (Vocabulary::words[i] == w) {
+        OneOf o;
+        o.i_ = static_cast<std::uint8_t>(i);
+        return o;
+      }
+    return std::nullopt;
+  }
+  [[nodiscard]] std::string_view view() const { return Vocabulary::words[i_]; }
+  operator std::string_view() const { return view(); }  // NOLINT: reads as the text
+  friend bool operator==(OneOf a, std::string_view b) { return a.view() == b; }
+  friend bool operator==(OneOf a, OneOf b) { return a.i_ == b.i_; }
+
+ private:
+  std::uint8_t i_ = 0;
+};
+struct VerdictWords {
+  static constexpr std::array<std::string_view, 6> words{"", "agent", "system", "configuration", "benign", "unknown"};
+};
+struct ConfidenceWords {
+  static constexpr std::array<std::string_view, 4> words{"", "high", "medium", "low"};
+};
+struct RuleWords {
+  static constexpr std::array<std::string_view, 8> words{"", "R1", "R2", "R3", "R4", "R5", "R6", "default"};
+};
+using VerdictWord = OneOf<VerdictWords>;
+using ConfidenceWord = OneOf<ConfidenceWords>;
+using RuleWord = OneOf<RuleWords>;
+
+// What most readers of a diagnosis need of one failure: who, when, and what was decided, in
+// 48 bytes (a diagnosis holds one per failure, a million of them for a few GiB of logs).
 struct FailureBrief {
   std::int64_t id = 0;
   TimeUs at = 0, at_end = 0;
-  std::string_view agent, kind, verdict, confidence, rule;
-  std::optional<std::int64_t> incident;
+  Word agent, kind;
+  std::int32_t incident_id = 0;  // 0: in no incident
+  VerdictWord verdict;
+  ConfidenceWord confidence;
+  RuleWord rule;
+  [[nodiscard]] std::optional<std::int64_t> incident() const {
+    return incident_id ? std::optional<std::int64_t>(incident_id) : std::nullopt;
+  }
 };
+static_assert(sizeof(FailureBrief) <= 48);
 
 // The full verdicts of a diagnosis, in order, kept serialized: in memory while small, then in
 // an unlinked temporary file (in $TMPDIR, else /tmp), so that a diagnosis of a million
@@ -233,6 +301,7 @@ struct Diagnosis {
   Status add(const FailureVerdict& v);
   // A stable copy of `s` owned by this diagnosis and its copies.
   std::string_view intern(std::string_view s);
+  Word word(std::string_view s);
 
  private:
   using Words = std::unordered_set<std::string, ViewHash, std::equal_to<>>;

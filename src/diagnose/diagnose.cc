@@ -105,17 +105,18 @@ class Words {
     if (s.empty()) return 0;
     auto it = ids_.find(s);
     if (it != ids_.end()) return it->second;
-    const std::string_view kept = out_.intern(s);
+    const Word kept = out_.word(s);
     list_.push_back(kept);
-    return ids_.emplace(kept, static_cast<std::uint32_t>(list_.size() - 1)).first->second;
+    return ids_.emplace(kept.view(), static_cast<std::uint32_t>(list_.size() - 1)).first->second;
   }
   [[nodiscard]] TextViews views(const FailureText& t) const {
     return {list_[t.kind], list_[t.kind_basis], list_[t.confidence], list_[t.reason]};
   }
+  [[nodiscard]] Word word(std::uint32_t id) const { return list_[id]; }
 
  private:
   Diagnosis& out_;
-  std::vector<std::string_view> list_;
+  std::vector<Word> list_;
   std::unordered_map<std::string_view, std::uint32_t> ids_;
 };
 
@@ -143,6 +144,11 @@ DiagnosisParams DiagnosisParams::from(const RuleParams& r) {
 }
 
 namespace {
+
+// The words of the rules' verdicts, made once.
+const VerdictWord kAgent("agent"), kSystem("system"), kConfiguration("configuration");
+const ConfidenceWord kHigh("high"), kMedium("medium"), kLow("low");
+const RuleWord kR1("R1"), kR2("R2"), kR3("R3"), kR4("R4"), kR5("R5"), kR6("R6"), kDefault("default");
 
 // Gives a vector's memory back (clear() keeps its capacity).
 template <class T>
@@ -362,9 +368,10 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
   };
   std::vector<SetupGroup> setup_groups;
   std::unordered_map<size_t, std::uint32_t> setups;  // an R6 member -> its group
-  std::vector<std::string_view> agent_words;
+  std::vector<Word> agent_words;
   agent_words.reserve(agent_ids.size());
-  for (const auto& a : agent_ids) agent_words.push_back(out.intern(a));
+  for (const auto& a : agent_ids) agent_words.push_back(out.word(a));
+  const Word rejected_not_ready = out.word("rejected_not_ready"), endpoint_unavailable = out.word("endpoint_unavailable");
   decided.assign(failed.size(), 0);
   r4.assign(failed.size(), false);
 
@@ -376,21 +383,21 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     v.at = r.at;
     v.at_end = r.at_end;
     v.agent = agent_words[static_cast<size_t>(r.agent)];
-    v.kind = t.kind;
+    v.kind = words.word(texts[static_cast<size_t>(r.text)].kind);
     const KindInfo* ki = kind_info(t.kind);
-    static const std::string kUnknown = "unknown", kLow = "low";
-    const std::string& def_verdict = ki ? ki->verdict : kUnknown;
-    const std::string& def_conf = t.confidence == "low" ? kLow : ki ? ki->confidence : kLow;
+    static const std::string kUnknownText = "unknown", kLowText = "low";
+    const std::string& def_verdict = ki ? ki->verdict : kUnknownText;
+    const std::string& def_conf = t.confidence == "low" ? kLowText : ki ? ki->confidence : kLowText;
 
     const Failure f = failure_of(r, t);
     const Correlation c = correlate(replay, f, p);
 
     auto trace = [&](const char* rule, bool fired, std::string why) { traces[i].push_back({rule, fired, std::move(why)}); };
     if (c.r1) {
-      v.kind = "rejected_not_ready";
-      v.verdict = "agent";
-      v.confidence = "high";
-      v.rule = "R1";
+      v.kind = rejected_not_ready;
+      v.verdict = kAgent;
+      v.confidence = kHigh;
+      v.rule = kR1;
       decided[i] = 1;
       if (p.with_trace) trace("R1", true, "a non-system status change away from available came right before the ring was cancelled");
     } else {
@@ -404,9 +411,9 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     if (!decided[i]) {
       bool applies = def_verdict == "agent" || def_verdict == "unknown";
       if (applies && c.r2) {
-        v.verdict = "agent";
-        v.confidence = "high";
-        v.rule = "R2";
+        v.verdict = kAgent;
+        v.confidence = kHigh;
+        v.rule = kR2;
         decided[i] = 1;
         if (p.with_trace) trace("R2", true, "the agent's own change to not-ready lies within " + human_duration(p.r2_window));
       } else {
@@ -419,9 +426,9 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     if (!decided[i]) {
       bool applies = true;  // diagnosis.md R3: whatever the kind, routing offered to an unavailable agent
       if (applies && c.r3) {
-        v.verdict = "system";
-        v.confidence = "medium";
-        v.rule = "R3";
+        v.verdict = kSystem;
+        v.confidence = kMedium;
+        v.rule = kR3;
         decided[i] = 1;
         if (p.with_trace) trace("R3", true, "the agent was not ready for " + human_duration(r.at - c.at_offer->at) + " before the offer");
       } else {
@@ -435,10 +442,10 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     }
     if (!decided[i]) {
       if (t.kind == "no_answer" && r.has_ring && r.ring_ms < p.r4_max_ring_ms) {
-        v.kind = "endpoint_unavailable";
-        v.verdict = "configuration";
-        v.confidence = "low";
-        v.rule = "R4";
+        v.kind = endpoint_unavailable;
+        v.verdict = kConfiguration;
+        v.confidence = kLow;
+        v.rule = kR4;
         r4[i] = true;
         if (p.with_trace) trace("R4", true, "rang " + human_duration(r.ring_ms * 1000) + ", under " +
                               human_duration(p.r4_max_ring_ms * 1000));
@@ -446,9 +453,14 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
         if (p.with_trace) trace("R4", false, t.kind != "no_answer" ? "not a no-answer"
                            : !r.has_ring          ? "ring time unknown"
                                                  : "rang " + human_duration(r.ring_ms * 1000));
-        v.verdict = out.intern(def_verdict);
-        v.confidence = out.intern(def_conf);
-        v.rule = "default";
+        auto verdict = VerdictWord::find(def_verdict);
+        auto confidence = ConfidenceWord::find(def_conf);
+        if (!verdict) return Status::error("kind '" + std::string(t.kind) + "': '" + def_verdict + "' is not a verdict");
+        if (!confidence)
+          return Status::error("kind '" + std::string(t.kind) + "': '" + def_conf + "' is not a confidence");
+        v.verdict = *verdict;
+        v.confidence = *confidence;
+        v.rule = kDefault;
       }
     }
   }
@@ -524,13 +536,13 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
         for (size_t m = k; m <= e; ++m) {
           size_t i = idx[m];
           FailureBrief& v = briefs[i];
-          v.incident = inc.id;
+          v.incident_id = static_cast<std::int32_t>(inc.id);
           if (v.verdict == "agent" || v.verdict == "unknown" || (r4[i] && cls == "reachability")) {
-            v.verdict = "system";
+            v.verdict = kSystem;
           }
           if (v.verdict != "benign") {
-            v.confidence = "high";
-            v.rule = "R5";
+            v.confidence = kHigh;
+            v.rule = kR5;
           }
           if (p.with_trace) traces[i].push_back({"R5", true,
                              fmt::format("incident {}: {} failures from {} agents within {}", inc.id, inc.failures,
@@ -548,16 +560,16 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
   // the members of each incident, in time order: other agents' failures are cited from here
   std::vector<std::vector<size_t>> incident_members(out.incidents.size());
   for (size_t i = 0; i < failed.size(); ++i)
-    if (briefs[i].incident) incident_members[static_cast<size_t>(*briefs[i].incident - 1)].push_back(i);
+    if (briefs[i].incident_id) incident_members[static_cast<size_t>(briefs[i].incident_id - 1)].push_back(i);
   for (size_t i = 0; i < failed.size(); ++i)
-    if (!decided[i] && !briefs[i].incident)
+    if (!decided[i] && !briefs[i].incident_id)
       if (p.with_trace) traces[i].push_back({"R5", false, "not part of a burst from " + std::to_string(p.r5_min_agents) +
                                                         " or more agents within " + human_duration(p.r5_span)});
 
   // ---- R6 one agent's setup
   std::map<int, std::vector<size_t>> setup;
   for (size_t i = 0; i < failed.size(); ++i) {
-    if (decided[i] || briefs[i].incident) continue;
+    if (decided[i] || briefs[i].incident_id) continue;
     if (std::find(p.r6_kinds.begin(), p.r6_kinds.end(), briefs[i].kind) != p.r6_kinds.end())
       setup[failed[i].agent].push_back(i);
   }
@@ -582,15 +594,15 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     setup_groups.push_back({render(template_of(p, "r6", fallback), vars), idx});
     for (size_t i : idx) {
       FailureBrief& v = briefs[i];
-      v.verdict = "configuration";
-      v.confidence = "high";
-      v.rule = "R6";
+      v.verdict = kConfiguration;
+      v.confidence = kHigh;
+      v.rule = kR6;
       if (p.with_trace) traces[i].push_back({"R6", true, fmt::format("{} setup failures for this agent while others answered", idx.size())});
       setups.emplace(i, group);
     }
   }
   for (size_t i = 0; i < failed.size(); ++i)
-    if (!decided[i] && !briefs[i].incident && !setups.count(i))
+    if (!decided[i] && !briefs[i].incident_id && !setups.count(i))
       if (p.with_trace) traces[i].push_back({"R6", false, "fewer than " + std::to_string(p.r6_min_failures) +
                                                         " setup failures for this agent, or nobody else answered"});
 
@@ -764,7 +776,7 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       v.verdict = brief.verdict;
       v.confidence = brief.confidence;
       v.rule = brief.rule;
-      v.incident = brief.incident;
+      v.incident = brief.incident();
       if (p.with_trace) v.trace = std::move(traces[i]);
       if (auto s = setups.find(i); s != setups.end()) {
         const SetupGroup& g = setup_groups[s->second];

@@ -393,24 +393,37 @@ void VerdictLog::for_each(const std::function<void(FailureVerdict&)>& fn) const 
   for (size_t i = 0; impl_->record(i, 4u << 20, w, v); ++i) fn(v);
 }
 
-std::string_view Diagnosis::intern(std::string_view s) {
+Word Diagnosis::word(std::string_view s) {
   if (s.empty()) return {};
   auto it = words_->find(s);
   if (it == words_->end()) it = words_->emplace(s).first;
-  return *it;
+  return Word(&*it);
 }
+
+std::string_view Diagnosis::intern(std::string_view s) { return word(s); }
 
 Status Diagnosis::add(const FailureVerdict& v) {
   FailureBrief b;
   b.id = v.id;
   b.at = v.at;
   b.at_end = v.at_end;
-  b.agent = intern(v.agent);
-  b.kind = intern(v.kind);
-  b.verdict = intern(v.verdict);
-  b.confidence = intern(v.confidence);
-  b.rule = intern(v.rule);
-  b.incident = v.incident;
+  b.agent = word(v.agent);
+  b.kind = word(v.kind);
+  auto verdict = VerdictWord::find(v.verdict);
+  auto confidence = ConfidenceWord::find(v.confidence);
+  auto rule = RuleWord::find(v.rule);
+  if (!verdict) return Status::error("failure " + std::to_string(v.id) + ": '" + v.verdict + "' is not a verdict");
+  if (!confidence)
+    return Status::error("failure " + std::to_string(v.id) + ": '" + v.confidence + "' is not a confidence");
+  if (!rule) return Status::error("failure " + std::to_string(v.id) + ": '" + v.rule + "' is not a rule");
+  b.verdict = *verdict;
+  b.confidence = *confidence;
+  b.rule = *rule;
+  if (v.incident) {
+    if (*v.incident <= 0 || *v.incident > INT32_MAX)
+      return Status::error("failure " + std::to_string(v.id) + ": incident " + std::to_string(*v.incident) + " out of range");
+    b.incident_id = static_cast<std::int32_t>(*v.incident);
+  }
   failures.push_back(b);
   return verdicts.append(v);
 }

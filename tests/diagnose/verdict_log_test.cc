@@ -172,7 +172,8 @@ TEST_CASE("a diagnosis spilled to a temporary file writes the same JSON, CSV and
     CHECK(b.kind == v.kind);
     CHECK(b.verdict == v.verdict);
     CHECK(b.rule == v.rule);
-    CHECK(b.incident == v.incident);
+    CHECK(b.confidence == v.confidence);
+    CHECK(b.incident() == v.incident);
   }
   std::ostringstream a, b, ac, bc, at, bt;
   write_diagnosis_json(a, *in_memory, {});

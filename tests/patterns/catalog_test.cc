@@ -135,3 +135,40 @@ TEST_CASE("Catalog::load refuses a folder without formats/ and a format name use
   CHECK(once->formats.size() == 1);
   CHECK(once->find("twin") != nullptr);
 }
+
+TEST_CASE("a kind's verdict and confidence must be words of the JSON contract") {
+  testutil::TempDir tmp;
+  fs::copy(root() / "patterns", tmp / "patterns", fs::copy_options::recursive);
+  const fs::path kinds = tmp / "patterns" / "rules" / "kinds.toml";
+  const std::string shipped = testutil::read_file(kinds);
+  REQUIRE(Catalog::load(tmp / "patterns").ok());
+  // the first kind's verdict and confidence, each replaced in turn
+  const std::string verdict = "verdict = \"agent\"", confidence = "confidence = \"medium\"";
+  const size_t v_at = shipped.find(verdict), c_at = shipped.find(confidence);
+  REQUIRE(v_at != std::string::npos);
+  REQUIRE(c_at != std::string::npos);
+  const auto line_of = [&](size_t at) { return std::to_string(1 + std::count(shipped.begin(), shipped.begin() + static_cast<std::ptrdiff_t>(at), '\n')); };
+  struct Case {
+    size_t at, len;
+    std::string with, want;
+  };
+  for (const Case& c : {Case{v_at, verdict.size(), "verdict = \"sytem\"", "verdict 'sytem' is not one of agent, system"},
+                        Case{c_at, confidence.size(), "confidence = \"certain\"", "confidence 'certain' is not one of high"}}) {
+    INFO(c.with);
+    std::string text = shipped;
+    text.replace(c.at, c.len, c.with);
+    testutil::write_file(kinds, text);
+    auto bad = Catalog::load(tmp / "patterns");
+    REQUIRE_FALSE(bad.ok());
+    INFO("message: " << bad.error());
+    CHECK(bad.error().find(kinds.string() + ":") == 0);
+    CHECK(bad.error().find("kind 'declined_by_agent'") != std::string::npos);
+    CHECK(bad.error().find(c.want) != std::string::npos);
+    // the line of the kind's table: at or above the bad key
+    const std::string line = bad.error().substr(kinds.string().size() + 1, bad.error().find(':', kinds.string().size() + 1) - kinds.string().size() - 1);
+    CHECK(std::stoi(line) <= std::stoi(line_of(c.at)));
+    CHECK(std::stoi(line) >= std::stoi(line_of(c.at)) - 2);
+  }
+  testutil::write_file(kinds, shipped);
+  CHECK(Catalog::load(tmp / "patterns").ok());
+}
