@@ -537,17 +537,18 @@ Status Store::create_indexes(Indexes which) {
     return exec(
         "CREATE INDEX IF NOT EXISTS events_state_agent_at ON events (agent, at) WHERE type = 'state';"
         "CREATE INDEX IF NOT EXISTS unmatched_input ON unmatched (input_id, line);");
+  static constexpr const char* kAll =
+      "CREATE INDEX IF NOT EXISTS events_agent_at ON events (agent, at);"
+      "CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at);"
+      "CREATE INDEX IF NOT EXISTS events_input_line ON events (input_id, line);"
+      "CREATE INDEX IF NOT EXISTS unmatched_input ON unmatched (input_id, line);";
   // SQLite's sorter spills its runs to temporary files, and with temp_store = MEMORY those
   // live in memory: the index builds of a 4 GiB log would hold ~280 MiB. In files, the kernel
-  // caches them instead.
+  // caches them instead. Where no temporary file can be written, the builds sort in memory.
   Status st = exec("PRAGMA temp_store = FILE;");
-  if (st.ok())
-    st = exec(
-        "CREATE INDEX IF NOT EXISTS events_agent_at ON events (agent, at);"
-        "CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at);"
-        "CREATE INDEX IF NOT EXISTS events_input_line ON events (input_id, line);"
-        "CREATE INDEX IF NOT EXISTS unmatched_input ON unmatched (input_id, line);");
+  if (st.ok()) st = exec(kAll);
   (void)exec("PRAGMA temp_store = MEMORY;");
+  if (!st.ok()) st = exec(kAll);
   return st;
 }
 

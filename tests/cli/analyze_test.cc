@@ -130,6 +130,17 @@ TEST_CASE("a kept database has every index; the report-only set is two others, o
     REQUIRE((*store)->create_indexes(callaudit::Store::Indexes::none).ok());
   }
   CHECK(count(tmp / "bare.db") == "");
+  {
+    // the full set sorts through temporary files, then the connection keeps its temporary
+    // tables in memory again
+    auto store = callaudit::Store::open((tmp / "full.db").string(), callaudit::Store::Mode::read_write);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->create_indexes().ok());
+    callaudit::Statement q((*store)->db(), "PRAGMA temp_store");
+    REQUIRE(q.step());
+    CHECK(q.int64(0) == 2);
+  }
+  CHECK(count(tmp / "full.db") == "events_agent_at events_input_line events_type_at unmatched_input");
   // the state lanes' lookups go through the partial index, not a scan of the table
   auto store = callaudit::Store::open((tmp / "fresh.db").string(), callaudit::Store::Mode::read_only);
   REQUIRE(store.ok());
