@@ -6,8 +6,9 @@
 # For each SIZE: generates a FreeSWITCH log (tests/bench/gen.py, cached under
 # build-bench/bench-data/), warms the page cache, then measures on that same file, each under
 # /usr/bin/time -v: grep -c 'Origination Canceled' (the baseline), callaudit ingest into a fresh
-# database, callaudit analyze -o report.json (fresh database; again with --threads 1), callaudit diagnose --format json
-# alone on the ingested database, and the "last status of the agent before each failed offer"
+# database, callaudit analyze -o report.json into a fresh --db (again with --threads 1), the
+# same without --db (the README's command, a temporary database; again with --threads 1),
+# callaudit diagnose --format json alone on the ingested database, and the "last status of the agent before each failed offer"
 # question in callaudit's SQL. With lnav installed: lnav indexing the file with a custom format
 # (tests/bench/lnav/) and lnav answering the same question in SQL. Then the correlate+diagnose
 # micro-benchmark: a timeline database written directly (tests/bench/gen_timeline.py) and
@@ -170,6 +171,10 @@ for size in "${sizes[@]}"; do
   measure "$size" "callaudit analyze (temporary db)" "$bytes" "$lines" "$events" -- \
     env TMPDIR="$scratch" "$CALLAUDIT" analyze --tz UTC -o "$scratch/report.json" "${inputs[@]}"
   sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
+  cp "$scratch/stderr.txt" "$BENCH_DIR/phases-$stamp-$size-analyze-temporary.txt"
+  measure "$size" "callaudit analyze --threads 1 (temporary db)" "$bytes" "$lines" "$events" -- \
+    env TMPDIR="$scratch" "$CALLAUDIT" analyze --threads 1 --tz UTC -o "$scratch/report.json" "${inputs[@]}"
+  sed 's/^timing: /    /' "$scratch/stderr.txt" >&2
   unset CALLAUDIT_TIMINGS
   if [ "$ONE_CORE" = 1 ] && command -v taskset >/dev/null; then
     measure "$size" "callaudit analyze (1 core)" "$bytes" "$lines" "$events" -- \
@@ -274,6 +279,16 @@ for size in dict.fromkeys(r["size"] for r in rows if r["size"] != "timeline"):
         print("%s: analyze / lnav index = %.2f (target <= 0.5)" % (size, f(a["wall_s"]) / f(i["wall_s"])))
     if a and d:
         print("%s: lnav last-status / analyze = %.2f (target >= 3)" % (size, f(d["wall_s"]) / f(a["wall_s"])))
+    # the README's command: the same without --db
+    t, t1 = by.get((size, "callaudit analyze (temporary db)")), by.get((size, "callaudit analyze --threads 1 (temporary db)"))
+    if t:
+        print("%s: analyze without --db %.1f MB/s wall, peak RSS %.0f MiB" % (size, f(t["bytes"]) / 1e6 / f(t["wall_s"]), f(t["rss_kb"]) / 1024)
+              + ("; / lnav index = %.2f" % (f(t["wall_s"]) / f(i["wall_s"])) if i else "")
+              + ("; lnav last-status / it = %.2f" % (f(d["wall_s"]) / f(t["wall_s"])) if d else ""))
+    if t1:
+        print("%s: analyze --threads 1 without --db: %.1f MB/s wall, %.1f MB/s per CPU second, peak RSS %.0f MiB"
+              % (size, f(t1["bytes"]) / 1e6 / f(t1["wall_s"]), f(t1["bytes"]) / 1e6 / (f(t1["user_s"]) + f(t1["sys_s"])),
+                 f(t1["rss_kb"]) / 1024))
     if q and d:
         print("%s: lnav last-status / callaudit query last-status = %.1f" % (size, f(d["wall_s"]) / f(q["wall_s"])))
 limit = float(sys.argv[2] or 0)
