@@ -145,9 +145,11 @@ class Store {
   void abort_input();
   // Gathers a TimelineDigest of the events stored from now on, if `events` is empty: then the
   // digest is the whole table (a rolled-back input is undone in it too) until an alias
-  // rewrites stored agents or it grows over `budget_bytes` (about 1 GiB of a FreeSWITCH debug
-  // log fits the default), either of which drops it. Returns whether it is gathering.
-  static constexpr std::size_t kTimelineBudget = std::size_t{48} << 20;
+  // rewrites stored agents or it grows over `budget_bytes`, either of which drops it. The
+  // digest's vectors become the diagnosis' own, so it costs little more than the diagnosis'
+  // read of the table would: the default lets a 4 GiB FreeSWITCH debug log's (about 145 MiB)
+  // through and drops larger ones. Returns whether it is gathering.
+  static constexpr std::size_t kTimelineBudget = std::size_t{256} << 20;
   bool keep_timeline(std::size_t budget_bytes = kTimelineBudget);
   // The digest, when it is still the whole table and no input is open; given once.
   std::optional<TimelineDigest> take_timeline();
