@@ -9,7 +9,9 @@
 // bounds backtracking), in which case the caller asks RE2. Each node knows the bytes a match
 // from it can start with: branches and backtracking steps that cannot match are skipped
 // without entering them, and a quantified class whose continuation cannot start with a byte of
-// it takes only its longest run (no shorter one could lead to a match). Covered by
+// it takes only its longest run (no shorter one could lead to a match). A run of literals and
+// classes of a fixed count (a timestamp's `\d{4}-\d{2}-\d{2}`) can match in one way only and is
+// checked as one step, byte by byte against each position's class. Covered by
 // tests/parse/fastmatch_test.cc, which compares it with RE2 on every shipped pattern.
 #pragma once
 #include <array>

@@ -133,6 +133,10 @@ TEST_CASE("the fast matcher agrees with RE2 on every short string") {
       "(?P<o>a)?(?P<p>b)??a*",   "[^- ]{1,2}-(?P<q>\\S*)",      "(a|)(b|)-?",            "x*",
       "(?:ab|a)(?P<r>b*)",       "\\w+\\(\\)|(?P<w>\\w+)",       "(?P<e>)a*",             "[a\\-]{2,}b?[[:alpha:]]?",
       "(?:(?P<m>a|b) )?(?P<n>a\\.?b)", "^a?b*$",                 "(?P<s>[ab]{0,3}?)(?P<t>b{1,2})?",
+      // runs of literals and fixed counts, matched as one step: whole, cut short, shared
+      // by the branches that lead into them
+      "(?P<f>a{2}-b)a?",         "(?:a{2} )?(?P<g>[ab]{2}\\.b)", "(?:a|b)-a{2}",        "a-b{2}|a-",
+      "(?P<h>a)b{2}(?P<i>a{1})[^a]{3}",
   };
   const std::string alphabet = "ab- .";
   int compared = 0;
