@@ -220,10 +220,10 @@ class OneOf {
   std::uint8_t i_ = 0;
 };
 struct VerdictWords {
-  static constexpr std::array<std::string_view, 6> words{"", "agent", "system", "configuration", "benign", "unknown"};
+  static constexpr const auto& words = kVerdictWords;
 };
 struct ConfidenceWords {
-  static constexpr std::array<std::string_view, 4> words{"", "high", "medium", "low"};
+  static constexpr const auto& words = kConfidenceWords;
 };
 struct RuleWords {
   static constexpr std::array<std::string_view, 8> words{"", "R1", "R2", "R3", "R4", "R5", "R6", "default"};

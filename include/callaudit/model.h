@@ -1,6 +1,7 @@
 // The value types passed between pipeline stages. Every stage depends only on these and on
 // the stages to its left (read -> parse -> normalize -> store -> replay -> correlate -> diagnose).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -60,6 +61,12 @@ struct Event {
   std::int64_t line = 0;  // 1-based line of the input where the record starts
   std::string raw;        // the source record, verbatim
 };
+
+// The words of a diagnosis' verdicts and confidences (the JSON contract's), the first ("")
+// for none.
+inline constexpr std::array<std::string_view, 6> kVerdictWords{"", "agent", "system", "configuration", "benign",
+                                                               "unknown"};
+inline constexpr std::array<std::string_view, 4> kConfidenceWords{"", "high", "medium", "low"};
 
 [[nodiscard]] inline bool is_failure(const Event& e) {
   return e.type == EventType::result && e.kind != "normal";

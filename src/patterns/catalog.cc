@@ -504,15 +504,16 @@ Result<Catalog> Catalog::load(const fs::path& dir) {
           info.verdict = required_str(c, *kt, "verdict");
           info.confidence = str_of(*kt, "confidence", "medium");
           // the JSON contract's words, which the diagnosis keeps as numbers
-          static constexpr std::array<std::string_view, 5> kVerdicts{"agent", "system", "configuration", "benign",
-                                                                     "unknown"};
-          static constexpr std::array<std::string_view, 3> kConfidences{"high", "medium", "low"};
-          if (std::find(kVerdicts.begin(), kVerdicts.end(), info.verdict) == kVerdicts.end())
-            throw LoadError{c.where(v) + ": kind '" + std::string(k.str()) + "': verdict '" + info.verdict +
-                            "' is not one of agent, system, configuration, benign, unknown"};
-          if (std::find(kConfidences.begin(), kConfidences.end(), info.confidence) == kConfidences.end())
-            throw LoadError{c.where(v) + ": kind '" + std::string(k.str()) + "': confidence '" + info.confidence +
-                            "' is not one of high, medium, low"};
+          auto one_of = [&](const char* what, const std::string& word, const auto& words) {
+            if (!word.empty() && std::find(words.begin(), words.end(), word) != words.end()) return;
+            std::string list;
+            for (std::string_view w : words)
+              if (!w.empty()) list += (list.empty() ? "" : ", ") + std::string(w);
+            throw LoadError{c.where(v) + ": kind '" + std::string(k.str()) + "': " + what + " '" + word +
+                            "' is not one of " + list};
+          };
+          one_of("verdict", info.verdict, kVerdictWords);
+          one_of("confidence", info.confidence, kConfidenceWords);
           info.cls = str_of(*kt, "class");
           info.failure = (*kt)["failure"].value_or(true);
           info.title = str_of(*kt, "title", std::string(k.str()));
