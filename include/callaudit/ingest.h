@@ -76,6 +76,10 @@ struct IngestOptions {
   // false: events are stored without `detail` (NULL), which only queries of the database show;
   // for analyze's temporary database, removed after the report (saves the text and its pages).
   bool keep_detail = true;
+  // false: offer events are counted but not stored (the events after one keep the numbers they
+  // would have): for analyze's temporary database, where nothing reads them (the diagnosis
+  // counts offers by their results and never cites an offer line).
+  bool keep_offers = true;
   std::function<void(const std::string& name, std::uint64_t bytes, std::int64_t lines)> progress;
 };
 

@@ -137,6 +137,9 @@ class Store {
   // One input = one transaction.
   Status begin_input(const InputRow& row);
   Status add_event(const Event& e);
+  // An event of the input that is not stored keeps its number: the events stored after it are
+  // numbered as in a database that stores it too.
+  void skip_event() { ++next_event_id_; }
   Status add_unmatched(std::int64_t line, std::string_view text, const std::string& why);
   // Applies member-name aliases found in this input to every event of the case.
   Status add_alias(const std::string& alias, const std::string& agent);
@@ -171,6 +174,7 @@ class Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   std::int64_t input_id_ = 0;
+  std::int64_t next_event_id_ = 1;  // of the open input's next event
   Statement insert_event_;
   Statement insert_unmatched_;
   std::int64_t unmatched_stored_ = 0;

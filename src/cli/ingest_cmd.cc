@@ -24,7 +24,7 @@ std::string plural(std::int64_t n, const char* one, const char* many) {
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
                const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, Diagnosis* diagnosis,
                bool* diagnosed, bool temporary_db, const std::function<void(const Diagnosis&)>& on_briefs,
-               bool lanes) {
+               bool lanes, bool redact) {
   auto cat = load_catalog(env, patterns);
   if (!cat.ok()) return static_cast<int>(Exit::usage);
   if (!forced.empty() && !cat->find(forced)) {
@@ -48,6 +48,8 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   opts.zone = tz;
   opts.threads = threads;
   opts.keep_detail = !temporary_db;  // nobody queries analyze's temporary database
+  // nor reads its offers, but the names to mask are looked for in every stored line
+  opts.keep_offers = !temporary_db || redact;
   auto last = std::chrono::steady_clock::now();
   if (env.err_tty) {
     opts.progress = [&](const std::string& name, std::uint64_t bytes, std::int64_t lines) {
@@ -166,7 +168,7 @@ int cmd_ingest(Env& env, const std::vector<std::string>& args) {
   if (int rc = parse_args(env, cmd, desc, &pos, args, vm); rc >= 0) return rc;
   if (inputs.empty()) return usage_error(env, cmd, "no input given");
   if (threads < 1) return usage_error(env, cmd, "--threads must be 1 or more");
-  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, nullptr, false, {}, false);
+  return run_ingest(env, db, patterns, as, tz, inputs, false, threads, nullptr, nullptr, false, {}, false, false);
 }
 
 }  // namespace callaudit::cli

@@ -18,7 +18,7 @@ Result<Diagnosis> run_diagnosis(Env& env, Store& store, const Catalog& cat, cons
 int run_ingest(Env& env, const std::string& db_path, const std::string& patterns, const std::string& forced,
                const std::string& tz, const std::vector<std::string>& inputs, bool quiet, int threads, Diagnosis* diagnosis,
                bool* diagnosed, bool temporary_db, const std::function<void(const Diagnosis&)>& on_briefs,
-               bool lanes);
+               bool lanes, bool redact);
 
 namespace {
 
@@ -202,7 +202,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
     };
   }
   int rc = run_ingest(env, db, patterns, as, tz, inputs, true, threads, &diagnosis, &diagnosed, !tmp_db.empty(),
-                      on_briefs, format == "html");
+                      on_briefs, format == "html", redact);
   int rc2 = 0;
   if (unreadable) {
     rc2 = static_cast<int>(Exit::input_error);

@@ -582,9 +582,15 @@ namespace {
 class StoreSink : public ScanSink {
  public:
   StoreSink(Store& store, InputReport& report, const std::string& name,
-            const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress)
-      : store_(store), report_(report), name_(name), progress_(progress) {}
-  Status on_event(const Event& e) override { return store_.add_event(e); }
+            const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress, bool keep_offers)
+      : store_(store), report_(report), name_(name), progress_(progress), keep_offers_(keep_offers) {}
+  Status on_event(const Event& e) override {
+    if (!keep_offers_ && e.type == EventType::offer) {
+      store_.skip_event();
+      return {};
+    }
+    return store_.add_event(e);
+  }
   Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) override {
     if (report_.unmatched_samples.size() < 5) report_.unmatched_samples.emplace_back(line, why);
     return store_.add_unmatched(line, text, why);
@@ -600,6 +606,7 @@ class StoreSink : public ScanSink {
   InputReport& report_;
   const std::string& name_;
   const std::function<void(const std::string&, std::uint64_t, std::int64_t)>& progress_;
+  bool keep_offers_;
 };
 
 // The scan thread hands events to the database writer in batches through a short queue: the
@@ -780,7 +787,7 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   auto src = prefixed(std::move(head), *in.source);
-  StoreSink sink(store_, rep, in.name, opts_.progress);
+  StoreSink sink(store_, rep, in.name, opts_.progress, opts_.keep_offers);
   // --threads 2 is the scan beside the writer; from 3 on, N - 1 parser threads besides
   const int parse_threads = opts_.threads >= 3 ? opts_.threads - 1 : 1;
   auto scanned = opts_.threads > 1 ? scan_and_store(*spec, cat_, zone_, *src, sink, parse_threads, opts_.keep_detail)

@@ -435,12 +435,18 @@ Status Store::begin_input(const InputRow& row) {
   if (ins.step(), ins.status() != 101 /*SQLITE_DONE*/) return Status::error(ins.error());
   input_id_ = sqlite3_last_insert_rowid(db_);
   unmatched_stored_ = 0;
+  {
+    // the events are numbered here, not by SQLite: one not stored still takes its number
+    Statement last(db_, "SELECT coalesce(max(id), 0) FROM events");
+    if (!last.ok() || !last.step()) return Status::error(last.error());
+    next_event_id_ = last.int64(0) + 1;
+  }
   if (!insert_event_.ok()) {
     insert_event_ = Statement(db_,
                               "INSERT INTO events (input_id, line, type, at, at_end, precision, agent, agent_raw,"
                               " agent_name, call, queue, kind, kind_basis, confidence, sip, q850, reason, ring_ms,"
-                              " state, vendor_state, initiator, detail, raw)"
-                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                              " state, vendor_state, initiator, detail, raw, id)"
+                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!insert_event_.ok()) return Status::error(insert_event_.error());
     insert_unmatched_ = Statement(db_, "INSERT INTO unmatched (input_id, line, text, why) VALUES (?,?,?,?)");
     if (!insert_unmatched_.ok()) return Status::error(insert_unmatched_.error());
@@ -457,7 +463,7 @@ Status Store::add_event(const Event& e) {
   s.bind_static_or_null(12, e.kind).bind_static_or_null(13, e.kind_basis).bind_static_or_null(14, e.confidence);
   s.bind(15, e.sip).bind(16, e.q850).bind_static_or_null(17, e.reason).bind(18, e.ring_ms);
   s.bind_static_or_null(19, e.state).bind_static_or_null(20, e.vendor_state).bind_static_or_null(21, e.initiator);
-  s.bind_static_or_null(22, e.detail).bind_static(23, e.raw);
+  s.bind_static_or_null(22, e.detail).bind_static(23, e.raw).bind(24, next_event_id_);
   s.step();
   int rc = s.status();
   // every parameter is bound again for the next event: no need to unbind them (the texts
@@ -465,7 +471,8 @@ Status Store::add_event(const Event& e) {
   s.rewind();
   if (rc != SQLITE_DONE) return Status::error(sqlite3_errmsg(db_));
   // over its budget, the digest is dropped and the diagnosis reads the table
-  if (gatherer_ && !gatherer_->add(input_id_, sqlite3_last_insert_rowid(db_), e)) gatherer_.reset();
+  if (gatherer_ && !gatherer_->add(input_id_, next_event_id_, e)) gatherer_.reset();
+  ++next_event_id_;
   return {};
 }
 
