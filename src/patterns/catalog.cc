@@ -504,13 +504,15 @@ Result<Catalog> Catalog::load(const fs::path& dir) {
           info.verdict = required_str(c, *kt, "verdict");
           info.confidence = str_of(*kt, "confidence", "medium");
           // the JSON contract's words, which the diagnosis keeps as numbers
-          auto one_of = [&](const char* what, const std::string& word, const auto& words) {
+          // (the prefix is made here: a lambda may not capture a structured binding before C++20's
+          // later compilers)
+          const std::string where = c.where(v) + ": kind '" + std::string(k.str()) + "': ";
+          auto one_of = [&where](const char* what, const std::string& word, const auto& words) {
             if (!word.empty() && std::find(words.begin(), words.end(), word) != words.end()) return;
             std::string list;
             for (std::string_view w : words)
               if (!w.empty()) list += (list.empty() ? "" : ", ") + std::string(w);
-            throw LoadError{c.where(v) + ": kind '" + std::string(k.str()) + "': " + what + " '" + word +
-                            "' is not one of " + list};
+            throw LoadError{where + what + " '" + word + "' is not one of " + list};
           };
           one_of("verdict", info.verdict, kVerdictWords);
           one_of("confidence", info.confidence, kConfidenceWords);
