@@ -300,7 +300,6 @@ struct Diagnosis {
   // copy shares the verdicts and the words with its original: add to one of them only.
   Status add(const FailureVerdict& v);
   // A stable copy of `s` owned by this diagnosis and its copies.
-  std::string_view intern(std::string_view s);
   Word word(std::string_view s);
 
  private:

@@ -781,10 +781,12 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       if (auto s = setups.find(i); s != setups.end()) {
         const SetupGroup& g = setup_groups[s->second];
         v.why = g.why;
-        for (size_t o : g.members) {
-          if (v.evidence.size() == 3) break;
-          if (o != i) v.evidence.push_back({"cause", failed[o].id, "another setup failure of this agent", "", 0, 0, ""});
-        }
+        int others = 0;  // the group's first three others
+        for (size_t o : g.members)
+          if (o != i && others < 3) {
+            v.evidence.push_back({"cause", failed[o].id, "another setup failure of this agent", "", 0, 0, ""});
+            ++others;
+          }
       }
       const KindInfo* ki = kind_info(v.kind);
       Vars vars = {

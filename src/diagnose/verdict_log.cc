@@ -400,8 +400,6 @@ Word Diagnosis::word(std::string_view s) {
   return Word(&*it);
 }
 
-std::string_view Diagnosis::intern(std::string_view s) { return word(s); }
-
 Status Diagnosis::add(const FailureVerdict& v) {
   FailureBrief b;
   b.id = v.id;

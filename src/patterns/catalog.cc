@@ -503,9 +503,8 @@ Result<Catalog> Catalog::load(const fs::path& dir) {
           KindInfo info;
           info.verdict = required_str(c, *kt, "verdict");
           info.confidence = str_of(*kt, "confidence", "medium");
-          // the JSON contract's words, which the diagnosis keeps as numbers
-          // (the prefix is made here: a lambda may not capture a structured binding before C++20's
-          // later compilers)
+          // the JSON contract's words, which the diagnosis keeps as numbers (the message's start
+          // is made out here: clang 14 lets no lambda capture the structured bindings k and v)
           const std::string where = c.where(v) + ": kind '" + std::string(k.str()) + "': ";
           auto one_of = [&where](const char* what, const std::string& word, const auto& words) {
             if (!word.empty() && std::find(words.begin(), words.end(), word) != words.end()) return;
