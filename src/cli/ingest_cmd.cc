@@ -43,6 +43,10 @@ int run_ingest(Env& env, const std::string& db_path, const std::string& patterns
   }
   // the diagnosis below then need not read back what this run stores (a fresh database only)
   (void)(*store)->keep_timeline();
+  if (temporary_db) {
+    Status st = (*store)->skip_sync();
+    if (!st.ok()) error_line(env, "database: " + st.message());
+  }
   IngestOptions opts;
   opts.forced_format = forced;
   opts.zone = tz;

@@ -102,6 +102,23 @@ TEST_CASE("analyze's temporary database leaves out the detail that only queries 
   }
 }
 
+TEST_CASE("a database opened for writing waits for the disk at each commit; a scratch one does not") {
+  testutil::TempDir tmp;
+  auto synchronous = [](callaudit::Store& s) {
+    callaudit::Statement q(s.db(), "PRAGMA synchronous");
+    REQUIRE(q.step());
+    return q.int64(0);
+  };
+  auto kept = callaudit::Store::open((tmp / "kept.db").string(), callaudit::Store::Mode::read_write);
+  REQUIRE(kept.ok());
+  CHECK(synchronous(**kept) == 1);  // NORMAL
+  auto scratch = callaudit::Store::open((tmp / "scratch.db").string(), callaudit::Store::Mode::read_write);
+  REQUIRE(scratch.ok());
+  REQUIRE((*scratch)->skip_sync().ok());
+  CHECK(synchronous(**scratch) == 0);  // OFF
+  CHECK(synchronous(**kept) == 1);     // per connection
+}
+
 TEST_CASE("a kept database has every index; the report-only set is two others, or none without lanes") {
   testutil::TempDir tmp;
   auto count = [](const fs::path& db) {
