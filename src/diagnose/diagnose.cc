@@ -60,8 +60,9 @@ class Vars {
   std::vector<std::pair<std::string_view, std::string>> v_;
 };
 
-std::string render(const std::string& tmpl, const Vars& vars) {
-  std::string out;
+// Into `out` (replaced; its room reused).
+void render(const std::string& tmpl, const Vars& vars, std::string& out) {
+  out.clear();
   out.reserve(tmpl.size() + 64);
   std::string_view t = tmpl;
   for (size_t i = 0; i < t.size(); ++i) {
@@ -77,6 +78,10 @@ std::string render(const std::string& tmpl, const Vars& vars) {
     }
     out += t[i];
   }
+}
+std::string render(const std::string& tmpl, const Vars& vars) {
+  std::string out;
+  render(tmpl, vars, out);
   return out;
 }
 
@@ -741,24 +746,55 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
     std::optional<int> sip, q850;
     bool found = false;
   };
-  auto read_cited = [](const Statement& q) {
-    Cited c{q.int64(0), q.int64(1), q.int64(2), q.text(3), q.text(4), q.text(5), q.text(6), std::nullopt, std::nullopt, true};
-    if (!q.is_null(7)) c.sip = static_cast<int>(q.int64(7));
-    if (!q.is_null(8)) c.q850 = static_cast<int>(q.int64(8));
-    return c;
+  // (into a Cited of an earlier batch: its texts keep their room)
+  auto read_cited = [](const Statement& q, Cited& c) {
+    c.input_id = q.int64(0);
+    c.line = q.int64(1);
+    c.at = q.int64(2);
+    c.raw.assign(q.text_view(3));
+    c.agent_name.assign(q.text_view(4));
+    c.call.assign(q.text_view(5));
+    c.queue.assign(q.text_view(6));
+    c.sip = q.is_null(7) ? std::nullopt : std::optional<int>(static_cast<int>(q.int64(7)));
+    c.q850 = q.is_null(8) ? std::nullopt : std::optional<int>(static_cast<int>(q.int64(8)));
+    c.found = true;
   };
   std::vector<std::int64_t> ids;
   std::vector<Cited> cited;
   const size_t batch_size = std::max<size_t>(p.verdict_batch, 1);
   // The sentences and evidence of the failures [b0, b1) in time order. No database access and
-  // nothing shared is written (each failure's own setup and trace are moved out), so it may
-  // run on a second thread while the batch before it is finished on this one.
+  // nothing shared is written but the batch (each failure's own setup and trace are moved out).
+  // The batch's verdicts are those of a batch before, overwritten: every field is set again,
+  // and their texts keep their room (allocating and freeing a dozen texts per verdict was a
+  // quarter of the verdicts' time).
   auto make_batch = [&](size_t b0, size_t b1, std::vector<FailureVerdict>& batch, std::string& fallback_template) {
-    batch.clear();
     batch.resize(b1 - b0);
     for (size_t k = b0; k < b1; ++k) {
       const size_t i = by_time[k];
       FailureVerdict& v = batch[k - b0];
+      size_t cites = 0;  // the evidence records set so far (the rest of v.evidence is an old verdict's)
+      auto cite = [&v, &cites](const char* role, std::int64_t event_id, const char* note) {
+        if (cites == v.evidence.size()) v.evidence.emplace_back();
+        Evidence& e = v.evidence[cites++];
+        e.role = role;
+        e.event_id = event_id;
+        e.note = note;
+        e.file.clear();
+        e.line = 0;
+        e.at = 0;
+        e.text.clear();
+      };
+      // the fields the database fills (cite_batch), and those set below only in some cases
+      v.agent_name.clear();
+      v.call.clear();
+      v.queue.clear();
+      v.format.clear();
+      v.file.clear();
+      v.raw.clear();
+      v.sip.reset();
+      v.q850.reset();
+      v.why.clear();
+      v.trace.clear();
       const FailureBrief& brief = out.failures[k];
       const Row& r = failed[i];
       const TextViews t = words.views(texts[static_cast<size_t>(r.text)]);
@@ -778,13 +814,16 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
       v.rule = brief.rule;
       v.incident = brief.incident();
       if (p.with_trace) v.trace = std::move(traces[i]);
+      // the failure itself comes first: its cause for the rules that blame the failure's own
+      // code, else context
+      cite(v.rule == "default" || v.rule == "R4" || v.rule == "R5" ? "cause" : "context", v.id, "the failure itself");
       if (auto s = setups.find(i); s != setups.end()) {
         const SetupGroup& g = setup_groups[s->second];
         v.why = g.why;
         int others = 0;  // the group's first three others
         for (size_t o : g.members)
           if (o != i && others < 3) {
-            v.evidence.push_back({"cause", failed[o].id, "another setup failure of this agent", "", 0, 0, ""});
+            cite("cause", failed[o].id, "another setup failure of this agent");
             ++others;
           }
       }
@@ -798,8 +837,7 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
           {"verdict", v.verdict},
           {"ring", r.has_ring ? human_duration(r.ring_ms * 1000) : "?"}};
       const StateChange* cause = v.rule == "R1" ? c.r1 : v.rule == "R2" ? c.r2 : v.rule == "R3" ? c.at_offer : nullptr;
-      // the failure itself, its cause, the state at the offer, the consequences, 3 other agents (R5)
-      v.evidence.reserve(v.evidence.size() + 3 + c.consequences.size() + (v.rule == "R5" ? 3 : 0));
+      // then its cause, the state at the offer, the consequences, 3 other agents (R5)
       // the sentence's template, to format only the times it shows
       const std::string* tmpl = nullptr;
       if (v.why.empty()) {
@@ -822,15 +860,10 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
         if (shown("since")) vars["since"] = format_utc(cause->at);
         vars["ago"] = human_duration(r.at - cause->at);
         vars["state_id"] = std::to_string(cause->id);
-        v.evidence.push_back({"cause", cause->id, "", "", 0, 0, ""});
+        cite("cause", cause->id, "");
       }
-      if (v.rule == "default" || v.rule == "R4" || v.rule == "R5")
-        v.evidence.insert(v.evidence.begin(), {"cause", v.id, "the failure itself", "", 0, 0, ""});
-      else
-        v.evidence.insert(v.evidence.begin(), {"context", v.id, "the failure itself", "", 0, 0, ""});
-      if (c.at_offer && c.at_offer != cause) v.evidence.push_back({"context", c.at_offer->id, "state at the offer", "", 0, 0, ""});
-      for (const StateChange* s : c.consequences)
-        v.evidence.push_back({"consequence", s->id, "set by the platform after the failure", "", 0, 0, ""});
+      if (c.at_offer && c.at_offer != cause) cite("context", c.at_offer->id, "state at the offer");
+      for (const StateChange* s : c.consequences) cite("consequence", s->id, "set by the platform after the failure");
       if (v.rule == "R5" && v.incident) {
         const Incident& inc = out.incidents[static_cast<size_t>(*v.incident - 1)];
         vars["incident_agents"] = std::to_string(inc.agents);
@@ -841,36 +874,31 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
         for (size_t o : incident_members[static_cast<size_t>(*v.incident - 1)]) {
           if (n >= 3) break;
           if (failed[o].agent != r.agent) {
-            v.evidence.push_back({"cause", failed[o].id, "the same failure at another agent", "", 0, 0, ""});
+            cite("cause", failed[o].id, "the same failure at another agent");
             ++n;
           }
         }
       }
       if (tmpl) {
         if (cause) vars["state"] = kStateNames[cause->state];
-        v.why = render(*tmpl, vars);
+        render(*tmpl, vars, v.why);
       }
+      v.evidence.resize(cites);
     }
   };
-  std::vector<FailureVerdict> batch, next_batch;
-  std::string fallback_here, fallback_ahead;
-  // declared after everything make_batch uses: on an early return it is waited for first
-  std::future<void> ahead;  // the next batch, being made on a second thread
-  if (!by_time.empty()) make_batch(0, std::min(by_time.size(), batch_size), batch, fallback_here);
-  for (size_t b0 = 0; b0 < by_time.size(); b0 += batch_size) {
-    const size_t b1 = std::min(by_time.size(), b0 + batch_size);
-    const size_t n1 = std::min(by_time.size(), b1 + batch_size);  // the next batch is [b1, n1)
-    if (b1 < n1 && p.threads >= 2)
-      ahead = std::async(std::launch::async, [&, b1, n1] { make_batch(b1, n1, next_batch, fallback_ahead); });
-    // the batch's cited lines, each read once in ascending id order: runs of close ids (at
-    // least cited_scan_share of the events between them cited) by one pass over the run's id
-    // range, lone ones by a lookup each, fewer B-tree descents than one lookup per line
+  // The cited lines of the failures [b0, b1), each read once in ascending id order: runs of
+  // close ids (at least cited_scan_share of the events between them cited) by one pass over the
+  // run's id range, lone ones by a lookup each, fewer B-tree descents than one lookup per line.
+  // Then each evidence gets its line, and each verdict its own line's facts. It reads the
+  // database: one call at a time (the connection is not shared between two at once).
+  auto cite_batch = [&](size_t b0, size_t b1, std::vector<FailureVerdict>& batch) -> Status {
     ids.clear();
     for (const auto& v : batch)
       for (const auto& e : v.evidence) ids.push_back(e.event_id);
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    cited.assign(ids.size(), Cited{});
+    if (cited.size() < ids.size()) cited.resize(ids.size());
+    for (size_t k = 0; k < ids.size(); ++k) cited[k].found = false;
     const double gap = p.cited_scan_share > 0 ? 1.0 / p.cited_scan_share : 1e300;
     for (size_t k0 = 0; k0 < ids.size();) {
       size_t k1 = k0 + 1;  // the run is [k0, k1)
@@ -882,7 +910,7 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
           const std::int64_t id = range.int64(9);
           while (k < k1 && ids[k] < id) ++k;
           if (k < k1 && ids[k] == id) {
-            cited[k] = read_cited(range);
+            read_cited(range, cited[k]);
             ++k;
           }
         }
@@ -890,7 +918,7 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
         range.reset();
       } else {
         point.bind(1, ids[k0]);
-        if (point.step()) cited[k0] = read_cited(point);
+        if (point.step()) read_cited(point, cited[k0]);
         if (point.status() != SQLITE_ROW && point.status() != SQLITE_DONE) return Status::error(point.error());
         point.reset();
       }
@@ -918,13 +946,33 @@ Status diagnose_into(Store& store, const Catalog& cat, const DiagnosisParams& p,
           v.q850 = ct.q850;
         }
       }
-      if (Status s = out.verdicts.append(v); !s.ok()) return s;
     }
+    return {};
+  };
+  // Three stages at once with two threads or more: the next batch is made and cited on a
+  // second thread while this one appends the batch before it to the log, which the report's
+  // thread reads as it grows.
+  auto prepare = [&](size_t b0, size_t b1, std::vector<FailureVerdict>& batch, std::string& fallback) -> Status {
+    make_batch(b0, b1, batch, fallback);
+    return cite_batch(b0, b1, batch);
+  };
+  std::vector<FailureVerdict> batch, next_batch;
+  std::string fallback_here, fallback_ahead;
+  // declared after everything prepare uses: on an early return it is waited for first
+  std::future<Status> ahead;  // the next batch, being made on a second thread
+  if (!by_time.empty())
+    if (Status s = prepare(0, std::min(by_time.size(), batch_size), batch, fallback_here); !s.ok()) return s;
+  for (size_t b0 = 0; b0 < by_time.size(); b0 += batch_size) {
+    const size_t b1 = std::min(by_time.size(), b0 + batch_size);
+    const size_t n1 = std::min(by_time.size(), b1 + batch_size);  // the next batch is [b1, n1)
+    if (b1 < n1 && p.threads >= 2)
+      ahead = std::async(std::launch::async, [&, b1, n1] { return prepare(b1, n1, next_batch, fallback_ahead); });
+    for (auto& v : batch)
+      if (Status s = out.verdicts.append(v); !s.ok()) return s;
     if (b1 < n1) {
-      if (ahead.valid())
-        ahead.get();  // rethrows what the second thread threw
-      else
-        make_batch(b1, n1, next_batch, fallback_here);
+      // (get() rethrows what the second thread threw)
+      Status s = ahead.valid() ? ahead.get() : prepare(b1, n1, next_batch, fallback_here);
+      if (!s.ok()) return s;
       std::swap(batch, next_batch);
     }
   }
