@@ -1,7 +1,11 @@
-// callaudit report | analyze. Covered by tests/cli/report_cli_test.cc and the scenario
-// goldens.
+// callaudit report | analyze. Covered by tests/cli/analyze_test.cc, tests/report/html_test.cc and the
+// scenario goldens.
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -61,8 +65,17 @@ std::string write_report_to(std::ostream& out, const std::string& output, const 
       write_report(out, d, parts.coverage, parts.opts, *parts.redact);
       return "";
     }
+    // A report written over the last one: a plain file (one name, not a link) is replaced
+    // by a new file with its permissions rather than truncated, since the file system forces
+    // a truncated file's new data to the disk when it is closed (about 0.2 s for 400 MB).
+    // Anything else (a link, a device, a file of several names) is written through as before.
+    struct stat old {};
+    bool replaced = false;
+    if (::lstat(output.c_str(), &old) == 0 && S_ISREG(old.st_mode) && old.st_nlink == 1)
+      replaced = ::unlink(output.c_str()) == 0;
     std::ofstream f(output, std::ios::binary);
-    if (!f) return "cannot write " + output;
+    if (!f) return "cannot write " + output + ": " + std::strerror(errno);
+    if (replaced) (void)::chmod(output.c_str(), old.st_mode & 07777);
     write_report(f, d, parts.coverage, parts.opts, *parts.redact);
     f.close();
     if (!f) return "cannot write " + output;

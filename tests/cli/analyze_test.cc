@@ -1,6 +1,7 @@
 // callaudit analyze: ingest, one diagnosis, the report and the summary line in one command,
 // with or without a database kept for the shell.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "callaudit/report.h"
@@ -170,4 +171,45 @@ TEST_CASE("a kept database has every index; the report-only set is two others, o
     CAPTURE(sql);
     CHECK(plan.find("USING INDEX events_state_agent_at") != std::string::npos);
   }
+}
+
+TEST_CASE("a report written over the last one replaces a plain file, and writes through a link") {
+  testutil::TempDir tmp;
+  fs::path in = scenario_inputs("r6-one-agent-forbidden");
+  auto analyze = [&](const fs::path& out) {
+    auto r = run_cli({"analyze", "--tz", "Europe/London", "-o", out.string(), in.string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+  };
+  const fs::path plain = tmp / "plain.json";
+  analyze(plain);
+  const std::string want = read_file(plain);
+  REQUIRE(want.find("\"failures\"") != std::string::npos);
+  // a plain file: a new file in its place, with the old one's permissions; who still has the
+  // old one open reads the old report (a truncated file would show the new one)
+  testutil::write_file(plain, "old report");
+  fs::permissions(plain, fs::perms::owner_read | fs::perms::owner_write);
+  std::ifstream old_open(plain, std::ios::binary);
+  REQUIRE(old_open);
+  analyze(plain);
+  CHECK(read_file(plain) == want);
+  std::string old_text((std::istreambuf_iterator<char>(old_open)), std::istreambuf_iterator<char>());
+  CHECK(old_text == "old report");
+  struct stat st {};
+  REQUIRE(::lstat(plain.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  // a symbolic link stays one: the file it names gets the report
+  const fs::path target = tmp / "target.json", link = tmp / "link.json";
+  testutil::write_file(target, "old report");
+  fs::create_symlink(target, link);
+  analyze(link);
+  CHECK(fs::is_symlink(link));
+  CHECK(read_file(target) == want);
+  // a file of two names: both still name the same file, which has the report
+  const fs::path first = tmp / "first.json", second = tmp / "second.json";
+  testutil::write_file(first, "old report");
+  fs::create_hard_link(first, second);
+  analyze(first);
+  CHECK(fs::hard_link_count(first) == 2);
+  CHECK(read_file(second) == want);
 }
