@@ -263,8 +263,9 @@ class VerdictLog {
   Status finish();
   // From now on readers wait for verdicts still to be appended (by another thread).
   // read_once: one reader takes each verdict once, in order (for_each): none is kept after it
-  // is read and none goes to a temporary file; append() waits for the reader while what it
-  // has not read passes the spill size. Nothing can be read twice then.
+  // is read and none goes to a temporary file; once what the reader has not read passes the
+  // spill size, append() waits until the reader is no more than half of it behind. Nothing can
+  // be read twice then.
   void stream(bool read_once = false);
   // The read-once reader reads no more (for_each does it on its way out; a reader that never
   // got to read must say it): append() stops waiting for it and keeps nothing. A log that is
@@ -277,7 +278,9 @@ class VerdictLog {
   [[nodiscard]] bool spilled() const;  // in a temporary file
   [[nodiscard]] size_t held_bytes() const;  // held in memory now (the records, or the write buffer)
   [[nodiscard]] FailureVerdict get(size_t i) const;
-  // Calls fn with each verdict in order: a fresh copy, the callee's to change, valid during the call.
+  // Calls fn with each verdict in order: decoded afresh (every field set from the log, into
+  // the same object each time, which keeps its texts' room), the callee's to change, valid
+  // during the call.
   void for_each(const std::function<void(FailureVerdict&)>& fn) const;
 
   struct Impl;

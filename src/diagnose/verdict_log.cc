@@ -54,12 +54,12 @@ class Reader {
     const std::uint64_t z = u();
     return static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
   }
-  std::string s() {
+  // Into `out` (its room reused).
+  void s(std::string& out) {
     const std::uint64_t n = u();
     if (n > b_.size() - p_) throw std::runtime_error("verdict log: a text runs past its record");
-    std::string out(b_.substr(p_, static_cast<size_t>(n)));
+    out.assign(b_.substr(p_, static_cast<size_t>(n)));
     p_ += static_cast<size_t>(n);
-    return out;
   }
   template <typename T>
   std::optional<T> opt() {
@@ -112,40 +112,46 @@ void encode(std::string& b, const FailureVerdict& v) {
   }
 }
 
-FailureVerdict decode(std::string_view bytes) {
+// Into `v`, every field set (a verdict decoded before keeps the room of its texts: a reader
+// going through a million verdicts allocates almost nothing).
+void decode(std::string_view bytes, FailureVerdict& v) {
   Reader r(bytes);
-  FailureVerdict v;
   v.id = r.i();
   v.at = r.i();
   v.at_end = r.i();
-  for (std::string* s : {&v.agent, &v.agent_name, &v.call, &v.queue, &v.format, &v.file}) *s = r.s();
+  for (std::string* s : {&v.agent, &v.agent_name, &v.call, &v.queue, &v.format, &v.file}) r.s(*s);
   v.line = r.i();
-  for (std::string* s : {&v.raw, &v.reason}) *s = r.s();
+  for (std::string* s : {&v.raw, &v.reason}) r.s(*s);
   v.sip = r.opt<int>();
   v.q850 = r.opt<int>();
   v.ring_ms = r.opt<std::int64_t>();
-  for (std::string* s : {&v.code_kind, &v.kind_basis, &v.kind, &v.verdict, &v.confidence, &v.rule, &v.why}) *s = r.s();
+  for (std::string* s : {&v.code_kind, &v.kind_basis, &v.kind, &v.verdict, &v.confidence, &v.rule, &v.why}) r.s(*s);
   v.evidence.resize(static_cast<size_t>(r.u()));
   for (Evidence& e : v.evidence) {
     const std::uint64_t same = r.u();
     if (same > 3) throw std::runtime_error("verdict log: a bad evidence flag");
-    e.role = r.s();
+    r.s(e.role);
     e.event_id = r.i();
-    e.note = r.s();
-    e.file = same & 1 ? v.file : r.s();
+    r.s(e.note);
+    if (same & 1)
+      e.file = v.file;
+    else
+      r.s(e.file);
     e.line = r.i();
     e.at = r.i();
-    e.text = same & 2 ? v.raw : r.s();
+    if (same & 2)
+      e.text = v.raw;
+    else
+      r.s(e.text);
   }
   v.incident = r.opt<std::int64_t>();
   v.trace.resize(static_cast<size_t>(r.u()));
   for (RuleTrace& t : v.trace) {
-    t.rule = r.s();
+    r.s(t.rule);
     t.fired = r.u() != 0;
-    t.why = r.s();
+    r.s(t.why);
   }
   if (!r.done()) throw std::runtime_error("verdict log: a record is longer than its fields");
-  return v;
 }
 
 std::string errno_text() { return std::strerror(errno); }
@@ -176,7 +182,7 @@ struct VerdictLog::Impl {
   bool reader_waiting = false;  // in record(), for a verdict not appended yet
   size_t unannounced = 0;       // appended since the reader was last woken
   // read once: what the reader has taken (bytes) is dropped; the appender waits on `drained`
-  bool read_once = false, reader_gone = false;
+  bool read_once = false, reader_gone = false, appender_waiting = false;
   std::uint64_t taken = 0;
   std::condition_variable drained;
 
@@ -241,8 +247,8 @@ struct VerdictLog::Impl {
   }
 
   // Record i, decoded; waits for it while the log streams. false: there is no record i.
-  bool record(size_t i, size_t read_ahead, Window& w, FailureVerdict& out) {
-    std::string copy;
+  // `copy`: the caller's room for the record's bytes, decoded outside the lock.
+  bool record(size_t i, size_t read_ahead, Window& w, std::string& copy, FailureVerdict& out) {
     {
       std::unique_lock lock(mu);
       reader_waiting = true;
@@ -261,10 +267,12 @@ struct VerdictLog::Impl {
           mem.erase(0, static_cast<size_t>(taken - written));
           written = taken;
         }
-        drained.notify_one();
+        // the appender waits until the reader is half the spill size behind (not woken for
+        // each verdict taken: it would append one and wait again)
+        if (appender_waiting && end - taken <= spill_bytes / 2) drained.notify_one();
       }
     }
-    out = decode(copy);
+    decode(copy, out);
     return true;
   }
 };
@@ -285,10 +293,12 @@ Status VerdictLog::append(const FailureVerdict& v) {
     if (m.read_once) {
       // wait while the reader is behind by more than the spill size (woken first, so that it
       // does not wait for verdicts it was not told of)
-      while (!m.reader_gone && m.end - m.taken > m.spill_bytes) {
+      if (!m.reader_gone && m.end - m.taken > m.spill_bytes) {
         m.unannounced = 0;
         m.grown.notify_all();
-        m.drained.wait(lock);
+        m.appender_waiting = true;
+        m.drained.wait(lock, [&] { return m.reader_gone || m.end - m.taken <= m.spill_bytes / 2; });
+        m.appender_waiting = false;
       }
       m.starts.push_back(m.end);
       m.end += encoded.size();
@@ -371,7 +381,8 @@ bool VerdictLog::spilled() const {
 FailureVerdict VerdictLog::get(size_t i) const {
   FailureVerdict v;
   // near-sequential reads hit the window
-  if (!impl_->record(i, 64u << 10, impl_->window, v)) throw std::out_of_range("verdict log: no verdict " + std::to_string(i));
+  std::string copy;
+  if (!impl_->record(i, 64u << 10, impl_->window, copy, v)) throw std::out_of_range("verdict log: no verdict " + std::to_string(i));
   return v;
 }
 
@@ -390,7 +401,9 @@ void VerdictLog::for_each(const std::function<void(FailureVerdict&)>& fn) const 
       if (log) log->reader_left();
     }
   } leave{once ? this : nullptr};
-  for (size_t i = 0; impl_->record(i, 4u << 20, w, v); ++i) fn(v);
+  std::string copy;
+  // one verdict decoded into again and again: its texts keep their room
+  for (size_t i = 0; impl_->record(i, 4u << 20, w, copy, v); ++i) fn(v);
 }
 
 Word Diagnosis::word(std::string_view s) {
