@@ -16,6 +16,11 @@ struct FastMatcher::Node {
   // fixed: one class per byte, over bytes 0..127: a run of literals and classes of a fixed
   // count (`\d{4}-\d{2}`), which can match in one way only, checked as one step
   std::vector<std::array<std::uint64_t, 2>> each;
+  // fixed, when its positions use at most 8 distinct classes: bit j of member[c] says byte c
+  // is in class j, need[i] is the bit of position i's class (8 positions checked at a time)
+  bool by_class = false;
+  std::uint8_t member[256] = {};
+  std::vector<std::uint8_t> need;
   std::uint64_t bits[2] = {0, 0};   // rep: the class, over bytes 0..127
   std::uint8_t in[256] = {};        // rep: the same class as a table (bytes from 0x80 never in it)
   bool dot = false;                 // rep: the class is every ASCII byte but '\n'
@@ -399,6 +404,22 @@ void join_fixed(std::vector<std::unique_ptr<FastMatcher::Node>>& nodes) {
     n->each = std::move(each);
     n->next = last->next;
   }
+  for (auto& up : nodes) {
+    Node* n = up.get();
+    if (n->kind != Node::fixed) continue;
+    std::vector<std::array<std::uint64_t, 2>> classes;
+    n->need.clear();
+    for (const auto& m : n->each) {
+      size_t j = static_cast<size_t>(std::find(classes.begin(), classes.end(), m) - classes.begin());
+      if (j == classes.size()) classes.push_back(m);
+      n->need.push_back(static_cast<std::uint8_t>(j < 8 ? 1u << j : 0));
+    }
+    n->by_class = classes.size() <= 8;
+    if (!n->by_class) continue;
+    for (size_t j = 0; j < classes.size(); ++j)
+      for (unsigned c = 0; c < 128; ++c)
+        if ((classes[j][c >> 6] >> (c & 63)) & 1) n->member[c] |= static_cast<std::uint8_t>(1u << j);
+  }
 }
 
 inline bool may_start(const FastMatcher::Node* n, const char* s, size_t pos, size_t len) {
@@ -574,10 +595,27 @@ struct Run {
         case Node::fixed: {
           const size_t k = n->each.size();
           if (len - pos < k) return false;
-          const auto* m = n->each.data();
-          for (size_t i = 0; i < k; ++i) {
-            const auto c = static_cast<unsigned char>(s[pos + i]);
-            if (c >= 128 || ((m[i][c >> 6] >> (c & 63)) & 1) == 0) return false;
+          const auto* p = reinterpret_cast<const unsigned char*>(s + pos);
+          if (n->by_class) {
+            // each byte's classes, masked by its position's: a zero byte is a mismatch
+            const std::uint8_t* need = n->need.data();
+            size_t i = 0;
+            for (; i + 8 <= k; i += 8) {
+              std::uint64_t got = 0;
+              for (size_t j = 0; j < 8; ++j) got |= static_cast<std::uint64_t>(n->member[p[i + j]]) << (8 * j);
+              std::uint64_t want;
+              std::memcpy(&want, need + i, 8);
+              const std::uint64_t x = got & want;
+              if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) != 0) return false;
+            }
+            for (; i < k; ++i)
+              if ((n->member[p[i]] & need[i]) == 0) return false;
+          } else {
+            const auto* m = n->each.data();
+            for (size_t i = 0; i < k; ++i) {
+              const unsigned c = p[i];
+              if (c >= 128 || ((m[i][c >> 6] >> (c & 63)) & 1) == 0) return false;
+            }
           }
           pos += k;
           n = n->next;

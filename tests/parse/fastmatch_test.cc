@@ -162,6 +162,41 @@ TEST_CASE("the fast matcher agrees with RE2 on every short string") {
   CHECK(compared > 100000);
 }
 
+TEST_CASE("the fast matcher agrees with RE2 on long fixed runs, eight bytes at a time or with many classes") {
+  // a run of few classes is checked eight positions at a time, one of more than eight classes
+  // byte by byte: each text matching as a whole, then every byte changed, the text cut short
+  // and grown by one
+  const std::pair<const char*, const char*> cases[] = {
+      {"(?P<u>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}) x", "0123abcd-ef01-9a8b x"},
+      {"(?P<t>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{6})(?: (?P<c>\\d+))?", "2024-03-05 08:00:00.000340 97"},
+      {"abcdefghij-\\d{3}", "abcdefghij-123"},
+      {"(?:x|y)0123456789[a-c]{2}(?P<z>z*)", "y0123456789cazz"},
+  };
+  const std::string swaps = "0a9f-: .xzgZ\x7f";
+  int compared = 0;
+  for (const auto& one : cases) {
+    const char* pat = one.first;
+    const char* base = one.second;
+    RE2 re(pat);
+    REQUIRE_MESSAGE(re.ok(), pat);
+    auto fm = FastMatcher::compile(pat, re);
+    REQUIRE_MESSAGE(fm != nullptr, pat);
+    const std::string text = base;
+    REQUIRE(RE2::FullMatch(text, re));
+    agree(pat, re, *fm, text, compared);
+    for (size_t i = 0; i < text.size(); ++i) {
+      for (char c : swaps) {
+        std::string t = text;
+        t[i] = c;
+        agree(pat, re, *fm, t, compared);
+      }
+      agree(pat, re, *fm, text.substr(0, i), compared);
+    }
+    for (char c : swaps) agree(pat, re, *fm, text + c, compared);
+  }
+  CHECK(compared > 1000);
+}
+
 TEST_CASE("the fast matcher leaves what it does not know to RE2") {
   for (const char* pat : {"\\bab", "(?i)ab", "(ab)+", "(?:ab)*", "\\pLx", "a$b", "\\x41", "a{,3}", "(?s).", "a\\z"}) {
     RE2 re(pat);
