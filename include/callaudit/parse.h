@@ -130,6 +130,13 @@ class CsvTokenizer {
     std::int64_t line = 0;  // 1-based line the row starts on
     std::string raw;        // the row's bytes, without its final end of line
     bool unterminated_quote = false;
+    // Longer than kMaxRow bytes: `raw` holds the first kMaxRow of them and `cells` nothing;
+    // the rest of the row up to the next end of line was dropped (inside a quote that never
+    // closed too: the quote is given up there, so one such quote costs one row, not the rest
+    // of the file, and memory stays bounded).
+    bool too_long = false;
+    std::int64_t last_line = 0;  // too_long: the line the cut row ends on
+    static constexpr size_t kMaxRow = 1u << 20;
   };
   void feed(std::string_view bytes);
   void finish();  // end of input: completes a last row without end of line
@@ -149,6 +156,7 @@ class CsvTokenizer {
   bool at_line_start_ = true;
   bool pending_cr_ = false;
   bool first_bytes_ = true;
+  bool skipping_ = false;  // past kMaxRow: dropping bytes up to the next end of line
   size_t bom_seen_ = 0;
   std::int64_t line_ = 1;
 };

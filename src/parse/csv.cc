@@ -14,6 +14,15 @@ void CsvTokenizer::end_cell() {
 }
 
 void CsvTokenizer::end_row() {
+  if (cur_.too_long) {
+    cur_.last_line = line_;
+    cell_.clear();
+    cur_.cells.clear();
+    ready_.push_back(std::move(cur_));
+    cur_ = Row{};
+    row_started_ = false;
+    return;
+  }
   end_cell();
   ready_.push_back(std::move(cur_));
   cur_ = Row{};
@@ -44,6 +53,21 @@ void CsvTokenizer::feed(std::string_view bytes) {
       row_started_ = true;
       cur_.line = line_;
       at_line_start_ = false;
+    }
+    if (!skipping_ && cur_.raw.size() > Row::kMaxRow) {
+      // cut: the first kMaxRow bytes are kept for the unmatched sample, the cells dropped
+      skipping_ = true;
+      cur_.too_long = true;
+      cur_.unterminated_quote = in_quotes_ && !quote_pending_;
+      cur_.raw.resize(Row::kMaxRow);
+      std::string().swap(cell_);
+      cur_.cells.clear();
+      in_quotes_ = false;
+      quote_pending_ = false;
+    }
+    if (skipping_) {
+      if (c != '\n' && c != '\r') continue;
+      skipping_ = false;  // the row ends here, handled below as any end of line
     }
     if (pending_cr_) {
       pending_cr_ = false;
@@ -110,6 +134,7 @@ void CsvTokenizer::finish() {
     cur_.unterminated_quote = true;
     in_quotes_ = false;
   }
+  skipping_ = false;
   if (row_started_ && !(cur_.raw.empty() && cur_.cells.empty() && cell_.empty())) end_row();
 }
 
@@ -192,6 +217,13 @@ void CsvMapper::map(const CsvTokenizer::Row& row, Record& out) const {
   out.pattern.clear();
   out.fields.clear();
   out.why.clear();
+  if (row.too_long) {
+    out.why = row.unterminated_quote ? "a quoted cell runs past 1 MiB (a quote never closed?): lines " +
+                                           std::to_string(row.line) + " to " + std::to_string(row.last_line) +
+                                           " read as one row, cut at that line's end, not parsed"
+                                     : "row longer than 1 MiB: cut, not parsed";
+    return;
+  }
   if (row.unterminated_quote) {
     out.why = "a quoted cell is never closed (truncated file?)";
     return;

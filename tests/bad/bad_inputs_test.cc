@@ -249,6 +249,21 @@ void generate(const std::string& what, const Vars& v) {
     sqlite3_close(db);
     REQUIRE_MESSAGE(rc == SQLITE_OK, msg);
     fs::copy_file(tmp / "newer.db", tmp / "newer.db.orig");
+  } else if (what == "unclosed-quote-mid-file") {
+    // {tmp}/audit.csv: a Netcall audit export whose third row opens a quote that never
+    // closes, then 30000 complete rows (about 2 MiB): the first MiB of them is lost in the
+    // cut row, the rest is read as rows again.
+    std::string s = "Timestamp,User,User ID,Action,Details,Changed By\n"
+                    "13/03/2026 16:58:12,Lucas Moreau,1045,Logout,,Agent\n"
+                    "14/03/2026 08:55:04,Jane Smith,1042,Presence Change,\"Offline -> Avail\n";
+    for (int i = 0; i < 30000; ++i) {
+      const int t = 9 * 3600 + i;
+      char row[128];
+      std::snprintf(row, sizeof row, "14/03/2026 %02d:%02d:%02d,Jane Smith,1042,Presence Change,%s,Agent\n", t / 3600,
+                    t / 60 % 60, t % 60, i % 2 ? "Busy -> Available" : "Available -> Busy");
+      s += row;
+    }
+    write_file(tmp / "audit.csv", s);
   } else if (what == "empty-dir") {
     fs::create_directories(tmp / "empty-folder");
   } else {

@@ -29,7 +29,8 @@ void check_event(const Event& e) {
 }
 
 bool same_row(const CsvTokenizer::Row& a, const CsvTokenizer::Row& b) {
-  return a.cells == b.cells && a.line == b.line && a.raw == b.raw && a.unterminated_quote == b.unterminated_quote;
+  return a.cells == b.cells && a.line == b.line && a.raw == b.raw && a.unterminated_quote == b.unterminated_quote &&
+         a.too_long == b.too_long && a.last_line == b.last_line;
 }
 
 }  // namespace

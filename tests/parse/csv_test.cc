@@ -352,3 +352,66 @@ TEST_CASE("CsvMapper: rows with too few or too many cells are unmatched, with th
     }
   }
 }
+
+TEST_CASE("CsvTokenizer: a row past 1 MiB is cut at the next line end, in a quote that never closes too") {
+  const size_t cap = CsvTokenizer::Row::kMaxRow;
+  // a quote opened on line 2 and never closed, 3 MiB of short lines after it, then rows again
+  std::string open_quote = "x,y\na,\"open\n";
+  std::string filler;
+  while (filler.size() < 3 * cap) filler += "1,2\n";
+  const std::int64_t filler_lines = static_cast<std::int64_t>(filler.size() / 4);
+  open_quote += filler + "b,c\n";
+  // an unquoted line of 3 MiB, then a row
+  std::string long_line = "x,y\n" + std::string(3 * cap, 'z') + "\r\nb,c\n";
+  for (size_t chunk : {size_t{0}, size_t{4096}, size_t{1000003}}) {
+    CAPTURE(chunk);
+    std::int64_t lines = 0;
+    auto rows = tokenize(open_quote, chunk, &lines);
+    // the cut row ends at the first line end after 1 MiB; the lines after it are rows again
+    REQUIRE(rows.size() >= 3);
+    CHECK(render(rows[0]) == "1:x|y");
+    CHECK(rows[1].line == 2);
+    CHECK(rows[1].too_long);
+    CHECK(rows[1].unterminated_quote);
+    CHECK(rows[1].cells.empty());
+    CHECK(rows[1].raw.size() == cap);
+    CHECK(rows[1].raw.rfind("a,\"open\n1,2\n", 0) == 0);
+    const std::int64_t after = rows[2].line;  // the first line after the cut
+    CHECK(rows[1].last_line == after - 1);
+    CHECK(after > 2 + static_cast<std::int64_t>(cap / 4) - 2);
+    CHECK(after < 2 + static_cast<std::int64_t>(cap / 4) + 2);
+    for (size_t i = 2; i + 1 < rows.size(); ++i) {
+      CHECK(render(rows[i]) == std::to_string(after + static_cast<std::int64_t>(i) - 2) + ":1|2");
+      CHECK_FALSE(rows[i].too_long);
+    }
+    CHECK(render(rows.back()) == std::to_string(3 + filler_lines) + ":b|c");
+    CHECK(lines == 3 + filler_lines);
+
+    rows = tokenize(long_line, chunk, &lines);
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[1].too_long);
+    CHECK_FALSE(rows[1].unterminated_quote);
+    CHECK(rows[1].raw.size() == cap);
+    CHECK(render(rows[2]) == "3:b|c");
+    CHECK(lines == 3);
+  }
+}
+
+TEST_CASE("CsvMapper: a row cut at 1 MiB is unmatched, saying whether a quote ran on") {
+  Mini m;
+  CsvMapper mapper(m.spec);
+  bool was_header = false;
+  REQUIRE(mapper.start(parse_csv_line("Time,Agent,Result"), was_header).ok());
+  auto rows = tokenize("2024-01-02 10:00:00,1001,\"Refused\n" + std::string(2 << 20, 'q') + "\n" +
+                       std::string(2 << 20, 'q') + "\n");
+  REQUIRE(rows.size() == 2);
+  Record r;
+  mapper.map(rows[0], r);
+  CHECK(r.kind == RecordKind::unmatched);
+  CHECK(r.why.find("quoted cell runs past 1 MiB") != std::string::npos);
+  CHECK(r.why.find("lines 1 to 2 read as one row") != std::string::npos);
+  CHECK(r.fields.empty());
+  mapper.map(rows[1], r);
+  CHECK(r.kind == RecordKind::unmatched);
+  CHECK(r.why == "row longer than 1 MiB: cut, not parsed");
+}
