@@ -38,7 +38,8 @@ std::string dump(const fs::path& db) {
 }
 
 // A FreeSWITCH log long enough to fill many batches of the queue between the two threads.
-std::string long_log(int offers) {
+// A line that fits no layout comes after every `junk_every`-th offer.
+std::string long_log(int offers, int junk_every = 5) {
   std::string s;
   for (int i = 0; i < offers; ++i) {
     int sec = i % 60, min = (i / 60) % 60, hour = 9 + i / 3600;
@@ -47,7 +48,7 @@ std::string long_log(int offers) {
     std::string agent = std::to_string(1001 + i % 7) + "@default";
     s += std::string(ts) + ".100000 [DEBUG] mod_callcenter.c:1180 Updated Agent " + agent + " set state = Receiving\n";
     s += std::string(ts) + ".200000 [DEBUG] sofia.c:7505 some noise line " + std::to_string(i) + "\n";
-    if (i % 5 == 0) s += "this line fits no layout " + std::to_string(i) + "\n";
+    if (i % junk_every == 0) s += "this line fits no layout " + std::to_string(i) + "\n";
     s += std::string(ts) + ".900000 [DEBUG] mod_callcenter.c:2139 Agent " + agent +
          (i % 3 ? " Origination Canceled : NO_ANSWER\n" : " Origination Canceled : USER_BUSY\n");
   }
@@ -77,6 +78,32 @@ TEST_CASE("ingest with a writer thread stores exactly what one thread stores") {
   CHECK(da.size() > 20000 * 100);  // the long log's events are in
   CHECK(da == db);
   CHECK(da == dump(three));  // two parser threads besides the scan and the writer
+}
+
+TEST_CASE("the writer's batches come back to the scan emptied: no event or unmatched line is stored twice") {
+  // unmatched lines far apart, so that their samples travel in different batches, and enough
+  // events for the batches to be handed back and filled again several times
+  testutil::TempDir tmp;
+  fs::path log = tmp / "freeswitch.log";
+  testutil::write_file(log, long_log(20000, 2500));
+  for (const char* threads : {"2", "3"}) {
+    CAPTURE(threads);
+    fs::path db = tmp / (std::string("case-") + threads + ".db");
+    auto r = run_cli({"ingest", "--threads", threads, "--db", db.string(), "--tz", "Europe/London", log.string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    auto store = Store::open(db.string(), Store::Mode::read_only);
+    REQUIRE(store.ok());
+    auto one = [&](const char* sql) {
+      Statement q((*store)->db(), sql);
+      REQUIRE(q.step());
+      return q.text(0);
+    };
+    // 20000 offers, each a result; 2 of 3 lines per offer are stored (the noise is not)
+    CHECK(one("SELECT count(*) || ',' || count(DISTINCT line) FROM events") == "40000,40000");
+    CHECK(one("SELECT count(*) || ',' || count(DISTINCT line) FROM unmatched") == "8,8");
+    CHECK(one("SELECT unmatched FROM inputs") == "8");
+  }
 }
 
 TEST_CASE("a database writer that fails stops the scan and stores nothing of that input") {
