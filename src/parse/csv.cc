@@ -14,16 +14,10 @@ void CsvTokenizer::end_cell() {
 }
 
 void CsvTokenizer::end_row() {
-  if (cur_.too_long) {
-    cur_.last_line = line_;
-    cell_.clear();
-    cur_.cells.clear();
-    ready_.push_back(std::move(cur_));
-    cur_ = Row{};
-    row_started_ = false;
-    return;
-  }
-  end_cell();
+  if (cur_.too_long)
+    cur_.last_line = line_;  // its cells were dropped at the cut, and nothing was added since
+  else
+    end_cell();
   ready_.push_back(std::move(cur_));
   cur_ = Row{};
   row_started_ = false;

@@ -408,14 +408,16 @@ void join_fixed(std::vector<std::unique_ptr<FastMatcher::Node>>& nodes) {
     Node* n = up.get();
     if (n->kind != Node::fixed) continue;
     std::vector<std::array<std::uint64_t, 2>> classes;
-    n->need.clear();
+    std::vector<std::uint8_t> need;
     for (const auto& m : n->each) {
       size_t j = static_cast<size_t>(std::find(classes.begin(), classes.end(), m) - classes.begin());
       if (j == classes.size()) classes.push_back(m);
-      n->need.push_back(static_cast<std::uint8_t>(j < 8 ? 1u << j : 0));
+      if (classes.size() > 8) break;
+      need.push_back(static_cast<std::uint8_t>(1u << j));
     }
     n->by_class = classes.size() <= 8;
     if (!n->by_class) continue;
+    n->need = std::move(need);
     for (size_t j = 0; j < classes.size(); ++j)
       for (unsigned c = 0; c < 128; ++c)
         if ((classes[j][c >> 6] >> (c & 63)) & 1) n->member[c] |= static_cast<std::uint8_t>(1u << j);
