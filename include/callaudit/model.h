@@ -60,6 +60,11 @@ struct Event {
 
   std::int64_t line = 0;  // 1-based line of the input where the record starts
   std::string raw;        // the source record, verbatim
+
+  // Back to a default Event, each text keeping its room: an Event reused for the next record
+  // allocates nothing for texts no longer than the last one's.
+  void clear();
+  bool operator==(const Event&) const = default;
 };
 
 // The words of a diagnosis' verdicts and confidences (the JSON contract's), the first ("")

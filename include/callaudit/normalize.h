@@ -3,7 +3,6 @@
 // stateful links a log needs (a SIP status carried to its leg's hangup, a system mark on the
 // next state change, member-name aliases, weak records merged into primary ones).
 #pragma once
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -72,6 +71,25 @@ class Normalizer {
     bool done = false;      // merged into its partner: never handed on
     bool released = false;  // its merge window has passed: pop() hands it on
   };
+  // Events waiting for their merge window, oldest first, in slots used over and over: a slot's
+  // Event keeps its texts' room for the next record (or takes the room of what the caller swaps
+  // into it), so that a long log allocates no texts per event.
+  class Ring {
+   public:
+    [[nodiscard]] size_t size() const { return n_; }
+    Pending& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+    Pending& front() { return (*this)[0]; }
+    Pending& emplace_back();  // a cleared slot at the end
+    void pop_front() {
+      head_ = (head_ + 1) & (slots_.size() - 1);
+      --n_;
+    }
+    void pop_back() { --n_; }
+
+   private:
+    std::vector<Pending> slots_;  // a power of two of them
+    size_t head_ = 0, n_ = 0;
+  };
   struct LastOffer {
     TimeUs at = 0;
     std::string call;
@@ -88,7 +106,7 @@ class Normalizer {
   const ZoneConverter& zone_;
   bool keep_detail_;
   // Events in input order; the first `released_` of them (less the merged ones) are ready.
-  std::deque<Pending> pending_;
+  Ring pending_;
   size_t released_ = 0;
   template <class V>
   using ByName = std::unordered_map<std::string, V, ViewHash, std::equal_to<>>;

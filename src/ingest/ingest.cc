@@ -613,7 +613,10 @@ class StoreSink : public ScanSink {
 // scan never waits for SQLite unless the writer falls a few batches behind, and memory stays
 // bounded whatever the input's size.
 struct Batch {
+  // The first `count` are this batch's events; those after them are left from an earlier
+  // batch, kept for the room of their texts (the scan swaps its next events into them).
   std::vector<Event> events;
+  size_t count = 0;
   std::vector<std::tuple<std::int64_t, std::string, std::string>> unmatched;  // (line, text, why)
   std::optional<std::pair<std::uint64_t, std::int64_t>> progress;            // (bytes, lines)
 };
@@ -651,9 +654,9 @@ class BatchQueue {
     q_.clear();
     not_full_.notify_all();
   }
-  // The writer hands a written batch back; the scan empties it on its own thread, where its
-  // texts were allocated (freeing them on the writer's thread cost the allocator more), and
-  // fills it again, its vector's room kept.
+  // The writer hands a written batch back; the scan fills it again on its own thread, its
+  // events' texts swapped with those the normalizer fills next (nothing is freed on the
+  // writer's thread, nor allocated again on the scan's).
   void give_back(Batch&& b) {
     std::lock_guard lock(mu_);
     if (spent_.size() < capacity_ + 2) spent_.push_back(std::move(b));
@@ -682,9 +685,14 @@ class QueueSink : public ScanSink {
  public:
   explicit QueueSink(BatchQueue& q) : q_(q) {}
   Status on_event(const Event& e) override { return take_event(Event(e)); }
+  // Swaps `e` with an event left in the batch from an earlier one: the normalizer gets that
+  // event's texts back to fill with its next record, with their room.
   Status take_event(Event&& e) override {
-    cur_.events.push_back(std::move(e));
-    return cur_.events.size() >= kBatchEvents ? flush() : Status();
+    if (cur_.count < cur_.events.size())
+      std::swap(cur_.events[cur_.count], e);
+    else
+      cur_.events.push_back(std::move(e));
+    return ++cur_.count >= kBatchEvents ? flush() : Status();
   }
   Status on_unmatched(std::int64_t line, std::string_view text, const std::string& why) override {
     // the store keeps the first samples of each input only: copy no more than that
@@ -697,10 +705,10 @@ class QueueSink : public ScanSink {
     (void)flush();
   }
   Status flush() {
-    if (cur_.events.empty() && cur_.unmatched.empty() && !cur_.progress) return {};
+    if (cur_.count == 0 && cur_.unmatched.empty() && !cur_.progress) return {};
     bool ok = q_.push(std::move(cur_));
     cur_ = q_.take_spent();
-    cur_.events.clear();
+    cur_.count = 0;
     cur_.unmatched.clear();
     cur_.progress.reset();
     cur_.events.reserve(kBatchEvents);
@@ -738,8 +746,8 @@ Result<ScanStats> scan_and_store(const FormatSpec& spec, const Catalog& cat, con
   Batch b;
   while (queue.pop(b)) {
     if (!written.ok()) continue;
-    for (const Event& e : b.events) {
-      written = writer.on_event(e);
+    for (size_t i = 0; i < b.count; ++i) {
+      written = writer.on_event(b.events[i]);
       if (!written.ok()) break;
     }
     for (const auto& [line, text, why] : b.unmatched) {

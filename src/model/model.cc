@@ -1,4 +1,4 @@
-// Names of the model's enums, used in SQL columns, JSON and reports alike.
+// Names of the model's enums, used in SQL columns, JSON and reports alike, and Event::clear().
 // Covered by tests/normalize/normalize_test.cc.
 #include "callaudit/model.h"
 
@@ -14,6 +14,19 @@ std::string_view to_string(EventType t) {
       return "state";
   }
   return "?";
+}
+
+void Event::clear() {
+  type = EventType::offer;
+  at = at_end = 0;
+  precision = Precision::second;
+  for (std::string* t : {&agent, &agent_raw, &agent_name, &call, &queue, &kind, &kind_basis, &confidence, &reason,
+                         &state, &vendor_state, &initiator, &detail, &raw})
+    t->clear();
+  sip.reset();
+  q850.reset();
+  ring_ms.reset();
+  line = 0;
 }
 
 std::optional<EventType> event_type_from(std::string_view s) {

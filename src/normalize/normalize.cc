@@ -360,7 +360,7 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
     }
     return {};
   }
-  // made in place at the end of the queue (an Event is a dozen strings: moves cost)
+  // made in place at the end of the queue, in a slot that keeps its texts' room
   Pending& added = pending_.emplace_back();
   Event& e = added.e;
   e.type = *rule.emit;
@@ -450,6 +450,20 @@ Status Normalizer::feed(const Record& rec, std::int64_t line, std::string_view r
   return {};
 }
 
+Normalizer::Pending& Normalizer::Ring::emplace_back() {
+  if (n_ == slots_.size()) {
+    std::vector<Pending> grown(std::max<size_t>(16, 2 * slots_.size()));
+    for (size_t i = 0; i < n_; ++i) grown[i] = std::move((*this)[i]);
+    slots_ = std::move(grown);
+    head_ = 0;
+  }
+  Pending& p = (*this)[n_++];
+  p.e.clear();
+  p.merge = Merge::none;
+  p.done = p.released = false;
+  return p;
+}
+
 void Normalizer::merge_into(Pending& primary, Pending& weak) {
   Event& p = primary.e;
   const Event& w = weak.e;
@@ -508,7 +522,7 @@ bool Normalizer::pop(Event& out) {
 }
 
 void Normalizer::finish() {
-  for (auto& p : pending_) p.released = true;
+  for (size_t i = 0; i < pending_.size(); ++i) pending_[i].released = true;
   released_ = pending_.size();
 }
 

@@ -153,3 +153,55 @@ TEST_CASE("--threads must be a positive number") {
   CHECK(r.code == 2);
   CHECK(r.err.find("--threads") != std::string::npos);
 }
+
+TEST_CASE("events made in reused slots carry nothing of the events before them") {
+  // Answered offers (a queue, a reason) between canceled ones (neither) and state changes (a
+  // state, no kind): each slot of the normalizer and of the writer's batches is filled by
+  // events of every shape in turn, over many batches.
+  std::string log;
+  const int n = 12000;
+  for (int i = 0; i < n; ++i) {
+    char ts[40];
+    std::snprintf(ts, sizeof ts, "2024-03-05 %02d:%02d:%02d", 9 + i / 3600, (i / 60) % 60, i % 60);
+    std::string agent = std::to_string(1001 + i % 5) + "@default";
+    std::string uuid = "3c9e1f20-6a7b-4c8d-9e0f-1a2b" + std::to_string(10000000 + i) + " ";
+    switch (i % 3) {
+      case 0:
+        log += uuid + ts + ".100000 [DEBUG] mod_callcenter.c:1965 Agent " + agent +
+               " answered \"Alice Walker\" <+442079460123> from queue sales@default\n";
+        break;
+      case 1:
+        log += std::string(ts) + ".200000 [DEBUG] mod_callcenter.c:2139 Agent " + agent +
+               " Origination Canceled : NO_ANSWER\n";
+        break;
+      default:
+        log += std::string(ts) + ".300000 [DEBUG] mod_callcenter.c:1180 Updated Agent " + agent +
+               " set status = Available\n";
+    }
+  }
+  testutil::TempDir tmp;
+  fs::path file = tmp / "freeswitch.log";
+  testutil::write_file(file, log);
+  for (const char* threads : {"1", "2", "3"}) {
+    CAPTURE(threads);
+    fs::path db = tmp / (std::string("slots-") + threads + ".db");
+    auto r = run_cli({"ingest", "--threads", threads, "--db", db.string(), "--tz", "UTC", file.string()});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    auto store = Store::open(db.string(), Store::Mode::read_only);
+    REQUIRE(store.ok());
+    Statement q((*store)->db(),
+                "SELECT type, coalesce(kind, '-'), coalesce(queue, '-'), coalesce(reason, '-'), coalesce(call, '-'),"
+                " coalesce(state, '-'), coalesce(vendor_state, '-'), coalesce(initiator, '-'), count(*)"
+                " FROM events GROUP BY 1, 2, 3, 4, 5 = '-', 6, 7, 8 ORDER BY 1, 2");
+    std::string shapes;
+    while (q.step()) {
+      for (int c = 0; c < q.columns(); ++c) shapes += (c == 4 ? (q.text(c) == "-" ? "-" : "call") : q.text(c)) + "|";
+      shapes += "\n";
+    }
+    CHECK(shapes ==
+          "result|no_answer|-|NO_ANSWER|-|-|-|-|4000|\n"
+          "result|normal|sales@default|answered|call|-|-|-|4000|\n"
+          "state|-|-|-|-|ready|Available|unknown|4000|\n");
+  }
+}

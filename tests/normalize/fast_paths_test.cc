@@ -1,6 +1,7 @@
 // The fast paths of normalizing agree with their slow references: format_utc against the
 // date-library formatting it replaced, the memoized agent id against the [agent] ids regexes,
-// the one-pass field slots against field(), next_ready()/drop() against pop().
+// the one-pass field slots against field(), next_ready()/drop() against pop(), a cleared
+// Event against a new one.
 #include <date/date.h>
 #include <doctest/doctest.h>
 #include <re2/re2.h>
@@ -205,4 +206,28 @@ TEST_CASE("next_ready() and drop() hand on the events pop() would, in order, wit
   norm.drop();
   CHECK(norm.next_ready() == nullptr);
   CHECK_FALSE(norm.pop(e));
+}
+
+TEST_CASE("Event::clear leaves an event equal to a new one, whatever it held") {
+  // Every field set to something other than its default. When this size check fails, a field
+  // was added to Event: set it here and clear it in Event::clear().
+  static_assert(sizeof(Event) == 520, "Event changed: update Event::clear() and this test");
+  Event e;
+  e.type = EventType::state;
+  e.at = 5;
+  e.at_end = 6;
+  e.precision = Precision::minute;
+  std::string longer(100, 'x');  // past the short-string room: the text is on the heap
+  for (std::string* t : {&e.agent, &e.agent_raw, &e.agent_name, &e.call, &e.queue, &e.kind, &e.kind_basis,
+                         &e.confidence, &e.reason, &e.state, &e.vendor_state, &e.initiator, &e.detail, &e.raw})
+    *t = longer;
+  e.sip = 603;
+  e.q850 = 21;
+  e.ring_ms = 4000;
+  e.line = 12;
+  const size_t room = e.raw.capacity();
+  CHECK_FALSE(e == Event{});
+  e.clear();
+  CHECK(e == Event{});
+  CHECK(e.raw.capacity() == room);  // the room is kept for the next record
 }
