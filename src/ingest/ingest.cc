@@ -30,9 +30,6 @@ class HeadSource : public ByteSource {
     }
     return rest_.read(buf, cap);
   }
-  std::shared_ptr<MappedFile> mapped(std::uint64_t& from) override {
-    return mapped_after_head(rest_, head_.size() - pos_, from);
-  }
 
  private:
   std::string head_;
@@ -164,8 +161,7 @@ struct Counter {
 
 // ---- text inputs: lines in chunks, parsed by workers, handed on in input order
 //
-// The reader gathers lines into chunks of about 256 KiB (views into the input's mapping, or
-// copies when the input is read into a buffer); each chunk is parsed on its own (by
+// The reader copies lines into chunks of about 256 KiB; each chunk is parsed on its own (by
 // `parse_threads` workers, or inline with one) and then handed to the normalizer strictly in
 // input order, so the result is the same whatever the number of threads. The only link
 // between lines inside the parser, "has a record been seen yet" for continuation lines, is
@@ -178,26 +174,15 @@ struct LineChunk {
     bool truncated = false;
     bool repaired = false;
   };
-  // The lines' bytes: in the input's mapping (`base`), or copied back to back into `buf`
-  // when the input is read into a buffer. The records' raw lines point there.
-  const char* base = nullptr;
-  std::string buf;
-  size_t bytes = 0;  // of the lines
+  std::string buf;  // the lines' bytes, back to back: the records' raw lines point here
   std::vector<Line> lines;
   std::vector<Record> recs;       // one per line (truncated lines: unused)
   std::uint64_t bytes_after = 0;  // input bytes read when the chunk was full (progress)
   std::string error;              // a parse failure (exception) in this chunk
   bool parsed = false;
 
-  [[nodiscard]] std::string_view line(const Line& l) const {
-    return base ? std::string_view(base + l.off, l.len) : std::string_view(buf).substr(l.off, l.len);
-  }
-  [[nodiscard]] const char* end_of_lines() const {
-    return base && !lines.empty() ? base + lines.back().off + lines.back().len : nullptr;
-  }
+  [[nodiscard]] std::string_view line(const Line& l) const { return std::string_view(buf).substr(l.off, l.len); }
   void clear() {
-    base = nullptr;
-    bytes = 0;
     buf.clear();
     lines.clear();
     bytes_after = 0;
@@ -310,12 +295,10 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
   bool eof = false;
   std::int64_t nul_lines = 0, blank = 0;  // (the reader thread's, when there is one)
   // Reads lines into `c` until it is full or the input ends.
-  const char* mapped = reader.mapped_data();
   auto fill = [&](LineChunk& c) {
     c.clear();
-    c.base = mapped;
     std::string_view line;
-    while (c.bytes < kChunkBytes && c.lines.size() < kChunkLines) {
+    while (c.buf.size() < kChunkBytes && c.lines.size() < kChunkLines) {
       if (!reader.next(line)) {
         eof = true;
         break;
@@ -335,14 +318,9 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
           continue;
         }
       }
+      l.off = c.buf.size();
       l.len = line.size();
-      if (mapped) {
-        l.off = static_cast<size_t>(line.data() - mapped);
-      } else {
-        l.off = c.buf.size();
-        c.buf.append(line);
-      }
-      c.bytes += line.size();
+      c.buf.append(line);
       c.lines.push_back(l);
     }
     c.bytes_after = reader.fingerprint().bytes();
@@ -444,7 +422,6 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
       pool->wait(c);
       Status s = hand_over(c);
       if (!s.ok()) return s;
-      if (const char* e = c.end_of_lines()) reader.release_before(e);  // the chunks ahead start after it
       {
         std::lock_guard lock(mu);
         ++consumed;
@@ -462,7 +439,6 @@ Status scan_text(const FormatSpec& spec, ByteSource& src, ScanStats& st, Counter
     c.parsed = true;
     Status s = hand_over(c);
     if (!s.ok()) return s;
-    if (const char* e = c.end_of_lines()) reader.release_before(e);
   }
   st.nul_lines += nul_lines;
   st.blank += blank;

@@ -3,126 +3,19 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
-#include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <set>
 
 #include "callaudit/read.h"
 
 namespace callaudit {
 namespace fs = std::filesystem;
-
-// ---- MappedFile, and what keeps a file cut short under it from killing the process
-//
-// Touching a mapped page past the end of a file that got shorter raises SIGBUS. The handler
-// looks the address up in a small table of live mappings; inside one, it maps zeros over the
-// rest of that mapping and marks it, and the read goes on (the reader then reports the file as
-// cut). Anywhere else it puts back the handler that was there before and returns, so that the
-// fault happens again and is handled as it would have been without this one.
-
-namespace {
-
-struct Guard {
-  std::atomic<const char*> begin{nullptr};
-  std::atomic<size_t> len{0};
-  std::atomic<bool> hit{false};
-};
-constexpr int kGuards = 64;
-Guard g_guards[kGuards];
-struct sigaction g_previous_bus {};
-size_t g_page = 4096;
-
-void on_sigbus(int sig, siginfo_t* info, void* context) {
-  const char* a = static_cast<const char*>(info->si_addr);
-  for (Guard& g : g_guards) {
-    const char* b = g.begin.load(std::memory_order_acquire);
-    const size_t n = g.len.load(std::memory_order_acquire);
-    if (b == nullptr || a < b || a >= b + n) continue;
-    auto page = reinterpret_cast<std::uintptr_t>(a) & ~(static_cast<std::uintptr_t>(g_page) - 1);
-    auto end = (reinterpret_cast<std::uintptr_t>(b) + n + g_page - 1) & ~(static_cast<std::uintptr_t>(g_page) - 1);
-    void* z = ::mmap(reinterpret_cast<void*>(page), end - page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-                     -1, 0);
-    if (z != MAP_FAILED) {
-      g.hit.store(true, std::memory_order_release);
-      return;
-    }
-    break;
-  }
-  (void)sig;
-  (void)context;
-  ::sigaction(SIGBUS, &g_previous_bus, nullptr);
-}
-
-void install_sigbus_handler() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    long page = ::sysconf(_SC_PAGESIZE);
-    if (page > 0) g_page = static_cast<size_t>(page);
-    struct sigaction sa {};
-    sa.sa_sigaction = on_sigbus;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGBUS, &sa, &g_previous_bus);
-  });
-}
-
-}  // namespace
-
-std::shared_ptr<MappedFile> MappedFile::map(int fd, std::uint64_t size) {
-  if (size == 0 || size > SIZE_MAX / 2) return nullptr;
-  install_sigbus_handler();
-  int slot = -1;
-  for (int i = 0; i < kGuards && slot < 0; ++i) {
-    size_t free_len = 0;
-    if (g_guards[i].len.compare_exchange_strong(free_len, SIZE_MAX)) slot = i;  // taken: no mapping yet
-  }
-  if (slot < 0) return nullptr;  // that many files mapped at once: read this one instead
-  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
-  if (p == MAP_FAILED) {
-    g_guards[slot].len.store(0, std::memory_order_release);
-    return nullptr;
-  }
-  Guard& g = g_guards[slot];
-  g.hit.store(false, std::memory_order_relaxed);
-  g.len.store(static_cast<size_t>(size), std::memory_order_release);
-  g.begin.store(static_cast<const char*>(p), std::memory_order_release);
-  return std::shared_ptr<MappedFile>(new MappedFile(static_cast<const char*>(p), static_cast<size_t>(size), slot));
-}
-
-MappedFile::~MappedFile() {
-  Guard& g = g_guards[slot_];
-  g.begin.store(nullptr, std::memory_order_release);
-  ::munmap(const_cast<char*>(data_), size_);
-  g.len.store(0, std::memory_order_release);  // the slot is free again
-}
-
-bool MappedFile::shrank() const { return g_guards[slot_].hit.load(std::memory_order_acquire); }
-
-void MappedFile::release_before(size_t upto) {
-  constexpr size_t kStep = 8 << 20;
-  upto = std::min(upto, size_) & ~(g_page - 1);
-  if (upto < released_ + kStep) return;
-  ::madvise(const_cast<char*>(data_) + released_, upto - released_, MADV_DONTNEED);
-  released_ = upto;
-}
-
-std::shared_ptr<MappedFile> mapped_after_head(ByteSource& rest, size_t unread, std::uint64_t& from) {
-  std::uint64_t at = 0;
-  auto m = rest.mapped(at);
-  if (!m || at < unread) return nullptr;
-  from = at - unread;
-  return m;
-}
 
 namespace {
 
@@ -155,16 +48,6 @@ class FdSource : public ByteSource {
       return Status::error(std::strerror(errno));
     }
   }
-  // A plain file (standard input too, when it is one), from where reading has got to.
-  std::shared_ptr<MappedFile> mapped(std::uint64_t& from) override {
-    struct stat sb {};
-    if (::fstat(fd_, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0) return nullptr;
-    const off_t at = ::lseek(fd_, 0, SEEK_CUR);
-    if (at < 0 || at > sb.st_size) return nullptr;
-    auto m = MappedFile::map(fd_, static_cast<std::uint64_t>(sb.st_size));
-    if (m) from = static_cast<std::uint64_t>(at);
-    return m;
-  }
 
  private:
   int fd_;
@@ -183,10 +66,6 @@ class PrefixSource : public ByteSource {
       return n;
     }
     return rest_->read(buf, cap);
-  }
-  // The head's bytes not read yet come just before the rest's.
-  std::shared_ptr<MappedFile> mapped(std::uint64_t& from) override {
-    return mapped_after_head(*rest_, head_.size() - pos_, from);
   }
 
  private:
@@ -494,46 +373,9 @@ std::string Fingerprint::hex() const {
 
 // ---- LineReader
 
-LineReader::LineReader(ByteSource& src, size_t max_line) : src_(src), max_line_(max_line) {
-  std::uint64_t from = 0;
-  map_ = src_.mapped(from);
-  if (map_) {
-    mpos_ = fp_done_ = static_cast<size_t>(from);
-    return;
-  }
+LineReader::LineReader(ByteSource& src, size_t max_line) : src_(src), buf_(1 << 20), max_line_(max_line) {
   // room for a whole line of max_line_ bytes, its CR and LF, with space to spare
-  buf_.resize(std::max<size_t>(1 << 20, 2 * max_line_ + 2));
-}
-
-// The same lines, numbers and cuts as the buffered path below, as views into the mapping.
-bool LineReader::next_mapped(std::string_view& line) {
-  const char* base = map_->data();
-  const size_t end = map_->size();
-  if (mpos_ >= end || !error_.empty()) return false;
-  const char* start = base + mpos_;
-  const char* nl = static_cast<const char*>(std::memchr(start, '\n', end - mpos_));
-  const size_t len = nl ? static_cast<size_t>(nl - start) : end - mpos_;
-  mpos_ += len + (nl ? 1 : 0);
-  // fingerprinted a block at a time, ahead of the lines (per line, the words cut at both ends
-  // would be mixed in byte by byte)
-  while (fp_done_ < mpos_) {
-    const size_t n = std::min<size_t>(1 << 20, end - fp_done_);
-    fp_.update(base + fp_done_, n);
-    fp_done_ += n;
-  }
-  if (map_->shrank()) {
-    error_ = "the file got shorter while it was read (cut or rotated by another program?)";
-    eof_ = true;
-    return false;
-  }
-  line = {start, len};
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.size() > max_line_) {
-    line = line.substr(0, max_line_);
-    truncated_ = true;
-  }
-  ++line_no_;
-  return true;
+  if (buf_.size() < 2 * max_line_ + 2) buf_.resize(2 * max_line_ + 2);
 }
 
 bool LineReader::fill() {
@@ -560,7 +402,6 @@ bool LineReader::fill() {
 }
 
 std::string_view LineReader::peek(size_t n) {
-  if (map_) return {map_->data() + mpos_, std::min(n, map_->size() - mpos_)};
   while (end_ - begin_ < n && fill()) {
   }
   return {buf_.data() + begin_, std::min(n, end_ - begin_)};
@@ -568,7 +409,6 @@ std::string_view LineReader::peek(size_t n) {
 
 bool LineReader::next(std::string_view& line) {
   truncated_ = false;
-  if (map_) return next_mapped(line);
   size_t scanned = 0;
   for (;;) {
     const char* start = buf_.data() + begin_ + scanned;

@@ -1,18 +1,10 @@
-// Reading inputs: LineReader (line ends, long lines, chunked reads, peek, plain files read through a
-// mapping, a file cut short while read), Fingerprint, walk_inputs (dirs, links, .gz, .zip, corrupt and
-// truncated archives).
+// Reading inputs: LineReader (line ends, long lines, chunked reads, peek), Fingerprint, walk_inputs (dirs, links, .gz, .zip, corrupt and truncated archives).
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -70,13 +62,11 @@ struct Lines {
   std::int64_t last_line_no = 0;
   std::string error;
   std::string fingerprint;
-  bool mapped = false;  // read through a mapping of the file
 };
 
 Lines read_all(ByteSource& src, size_t max_line = 1 << 20) {
   Lines out;
   LineReader r(src, max_line);
-  out.mapped = r.mapped_data() != nullptr;
   std::string_view line;
   while (r.next(line)) {
     out.lines.emplace_back(line);
@@ -100,46 +90,11 @@ std::string show(const std::vector<std::string>& v) {
   return s;
 }
 
-// The ways of feeding a reader: everything in one read, one byte per read, 1-3 bytes, and
-// from a plain file (which the reader maps: no reads at all).
-enum class Feed { whole, bytewise, chunks, file };
-const char* to_text(Feed f) {
-  return f == Feed::whole ? "whole" : f == Feed::bytewise ? "bytewise" : f == Feed::chunks ? "1-3 bytes" : "file";
-}
-
-// Reads `input` from a plain file as walk_inputs opens it, after taking its first `skip`
-// bytes through read() (the head a caller sniffs first).
-Lines read_file(const std::string& input, size_t max_line, size_t skip = 0) {
-  testutil::TempDir tmp;
-  fs::path p = tmp / "input.log";
-  testutil::write_file(p, input);
-  Lines out;
-  int streams = 0;
-  walk_inputs(
-      {p.string()},
-      [&](InputStream& in) {
-        ++streams;
-        std::string head(skip, '\0');
-        size_t got = 0;
-        while (got < skip) {
-          auto n = in.source->read(head.data() + got, skip - got);
-          REQUIRE(n.ok());
-          if (*n == 0) break;
-          got += *n;
-        }
-        out = read_all(*in.source, max_line);
-      },
-      [&](const std::string& name, const std::string& message) { FAIL(name << ": " << message); });
-  REQUIRE(streams == 1);
-  return out;
-}
+// The three ways of feeding a reader: everything in one read, one byte per read, 1-3 bytes.
+enum class Feed { whole, bytewise, chunks };
+const char* to_text(Feed f) { return f == Feed::whole ? "whole" : f == Feed::bytewise ? "bytewise" : "1-3 bytes"; }
 
 Lines read_with(Feed f, const std::string& input, size_t max_line) {
-  if (f == Feed::file) {
-    Lines got = read_file(input, max_line);
-    CHECK(got.mapped == !input.empty());  // an empty file has nothing to map
-    return got;
-  }
   if (f == Feed::whole) {
     auto src = memory_source(input);
     return read_all(*src, max_line);
@@ -207,7 +162,6 @@ TEST_CASE("LineReader splits lines the same way however the bytes arrive") {
     if (!has_long) check_line_case(c, Feed::whole);
     check_line_case(c, Feed::bytewise);
     check_line_case(c, Feed::chunks);
-    check_line_case(c, Feed::file);
   }
 }
 
@@ -226,13 +180,12 @@ TEST_CASE("LineReader cuts a line longer than max_line whatever the read size") 
   check_line_case(exact, Feed::whole);
   check_line_case(exact, Feed::chunks);
   check_line_case(exact, Feed::bytewise);
-  check_line_case(exact, Feed::file);
 }
 
 TEST_CASE("LineReader: the line after a cut line is read whole") {
   // Cut line first, then a line that itself crosses read boundaries.
   std::string input = std::string(20, 'L') + "\nsecond line here\nthird\n";
-  for (Feed f : {Feed::bytewise, Feed::chunks, Feed::file}) {
+  for (Feed f : {Feed::bytewise, Feed::chunks}) {
     INFO("fed " << std::string(to_text(f)));
     Lines got = read_with(f, input, 16);
     REQUIRE(got.lines.size() == 3);
@@ -726,150 +679,4 @@ TEST_CASE("walk_inputs: ReadLimits stop deep nesting and archive bombs") {
     CHECK(all.read_errors[0].empty());
     CHECK(all.contents[0] == text);
   }
-}
-
-// ---- plain files through a mapping
-
-namespace {
-
-// Lines of varied length (a few past 1 MiB, cut), CRLF and LF, a last line without newline.
-std::string varied_lines(size_t bytes) {
-  std::string s;
-  for (int i = 0; s.size() < bytes; ++i) {
-    if (i % 997 == 500) s += std::string((1 << 20) + 10, 'w') + "\n";
-    s += "line " + std::to_string(i) + std::string(static_cast<size_t>(i % 300), 'x') + (i % 3 ? "\n" : "\r\n");
-  }
-  return s + "tail without newline";
-}
-
-// Resident bytes of this process's mapping that starts at `p` (from /proc/self/smaps).
-size_t resident_kib(const void* p) {
-  std::ifstream smaps("/proc/self/smaps");
-  char start[32];
-  std::snprintf(start, sizeof start, "%lx-", reinterpret_cast<unsigned long>(p));
-  std::string line;
-  bool in = false;
-  while (std::getline(smaps, line)) {
-    if (line.rfind(start, 0) == 0) in = true;
-    else if (in && line.rfind("Rss:", 0) == 0) return std::stoul(line.substr(4));
-  }
-  return SIZE_MAX;
-}
-
-}  // namespace
-
-TEST_CASE("LineReader: a plain file read through its mapping gives what reading it gives") {
-  const std::string input = varied_lines(6 << 20);
-  auto mem = memory_source(input);
-  Lines read = read_all(*mem);
-  Lines mapped = read_file(input, 1 << 20);
-  CHECK(mapped.mapped);
-  CHECK_FALSE(read.mapped);
-  REQUIRE(read.lines.size() > 5000);
-  CHECK(mapped.lines == read.lines);
-  CHECK(mapped.truncated == read.truncated);
-  CHECK(std::count(read.truncated.begin(), read.truncated.end(), true) >= 6);
-  CHECK(mapped.last_line_no == read.last_line_no);
-  CHECK(mapped.fingerprint == read.fingerprint);
-  CHECK(mapped.fingerprint == fingerprint_of(input));
-  CHECK(mapped.error.empty());
-}
-
-TEST_CASE("LineReader: a file whose first bytes were read already is mapped from where reading got to") {
-  const std::string input = "head bytes\nsecond\nthird\n";
-  for (size_t skip : {size_t{0}, size_t{3}, size_t{11}, input.size()}) {
-    CAPTURE(skip);
-    Lines got = read_file(input, 1 << 20, skip);
-    auto mem = memory_source(input.substr(skip));
-    Lines want = read_all(*mem);
-    CHECK(got.mapped);
-    CHECK(got.lines == want.lines);
-    CHECK(got.fingerprint == want.fingerprint);
-  }
-}
-
-TEST_CASE("LineReader: the pages of a mapped file read so far leave memory as the reader is told it is done") {
-  testutil::TempDir tmp;
-  fs::path p = tmp / "big.log";
-  testutil::write_file(p, varied_lines(40 << 20));
-  walk_inputs(
-      {p.string()},
-      [&](InputStream& in) {
-        LineReader r(*in.source);
-        REQUIRE(r.mapped_data() != nullptr);
-        std::string_view line;
-        size_t n = 0;
-        const char* last_end = nullptr;
-        while (r.next(line)) {
-          ++n;
-          last_end = line.data() + line.size();
-          if (n % 1000 == 0) r.release_before(line.data());
-        }
-        r.release_before(last_end);
-        REQUIRE(n > 30000);
-        // 40 MiB read; what is still resident is at most one 8 MiB step and the last block
-        size_t kib = resident_kib(r.mapped_data());
-        CHECK(kib < 10 * 1024);
-        CHECK(r.error().empty());
-      },
-      [&](const std::string& name, const std::string& message) { FAIL(name << ": " << message); });
-}
-
-TEST_CASE("LineReader: a mapped file cut short by another program while read ends in an error, not a crash") {
-  testutil::TempDir tmp;
-  fs::path p = tmp / "rotated.log";
-  const std::string input = varied_lines(8 << 20);
-  testutil::write_file(p, input);
-  walk_inputs(
-      {p.string()},
-      [&](InputStream& in) {
-        LineReader r(*in.source);
-        REQUIRE(r.mapped_data() != nullptr);
-        std::string_view line;
-        REQUIRE(r.next(line));
-        CHECK(line == "line 0");
-        fs::resize_file(p, 4096);  // logrotate's copytruncate, say
-        std::int64_t lines = 1;
-        while (r.next(line)) ++lines;
-        CHECK(r.error().find("the file got shorter while it was read") != std::string::npos);
-        CHECK(lines < 1000);  // stopped near where the file now ends
-      },
-      [&](const std::string& name, const std::string& message) { FAIL(name << ": " << message); });
-  // and a file mapped afterwards is read whole again
-  testutil::write_file(p, "a\nb\n");
-  Lines again = read_file("a\nb\n", 1 << 20);
-  CHECK(again.mapped);
-  CHECK(again.error.empty());
-  CHECK(again.lines == std::vector<std::string>{"a", "b"});
-}
-
-TEST_CASE("a SIGBUS outside the reader's mappings still ends the process as SIGBUS does") {
-  testutil::TempDir tmp;
-  fs::path p = tmp / "other.bin";
-  testutil::write_file(p, std::string(1 << 16, 'o'));
-  // the reader's handler is in place once a file has been mapped
-  Lines some = read_file("x\n", 1 << 20);
-  REQUIRE(some.mapped);
-  pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    alarm(20);  // a handler that swallowed the fault would fault again for ever
-    // a mapping of this process's own, not the reader's, touched past the file's end
-    int fd = ::open(p.c_str(), O_RDWR);
-    void* m = ::mmap(nullptr, 1 << 16, PROT_READ, MAP_SHARED, fd, 0);
-    if (fd < 0 || m == MAP_FAILED || ::ftruncate(fd, 0) != 0) _exit(3);
-    volatile char c = static_cast<const char*>(m)[100];
-    (void)c;
-    _exit(0);  // reached only if the fault was swallowed
-  }
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-#if defined(__SANITIZE_ADDRESS__)
-  // the handler before the reader's is AddressSanitizer's: it reports the fault and exits
-  CHECK(WIFEXITED(status));
-  if (WIFEXITED(status)) CHECK((WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3));
-#else
-  CHECK(WIFSIGNALED(status));
-  if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGBUS);
-#endif
 }
