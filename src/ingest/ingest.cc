@@ -780,6 +780,7 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   const FormatSpec* spec = nullptr;
+  std::string detected;  // with --as: the format detection would have chosen, if another
   if (!opts_.forced_format.empty()) {
     spec = cat_.find(opts_.forced_format);
     if (!spec) {
@@ -792,6 +793,8 @@ InputReport Ingester::ingest(InputStream& in) {
       rep.message = "empty: nothing to read";
       return rep;
     }
+    // what the content looks like, for when no line of it fits the forced format
+    if (Detection d = detect_format(cat_, head); d.spec && d.spec != spec) detected = d.spec->name;
   } else {
     Detection d = detect_format(cat_, head);
     if (!d.spec) {
@@ -827,6 +830,18 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   ScanStats& s = *scanned;
+  if (!opts_.forced_format.empty() && s.parsed == 0 && s.unmatched > 0) {
+    // Not one line fits: the format forced is not this file's. Storing it would only hide
+    // the mistake behind a count of unmatched lines.
+    store_.abort_input();
+    rep.status = "error";
+    rep.message = "none of its " + std::to_string(s.unmatched) + " lines fits " + spec->name +
+                  " (forced with --as): nothing stored; " +
+                  (detected.empty() ? std::string("no other known format fits it either")
+                                    : "its content looks like " + detected + " (drop --as to read it so)");
+    rep.stats = s;
+    return rep;
+  }
   for (const auto& [alias, agent] : sink.aliases) {
     Status a = store_.add_alias(alias, agent);
     if (!a.ok()) {

@@ -197,3 +197,46 @@ TEST_CASE("an input's events are stored without a foreign-key check each; the ch
   REQUIRE(s.exec("DELETE FROM inputs").ok());
   CHECK(pragma("SELECT count(*) FROM events") == "0;");
 }
+
+TEST_CASE("--as: a forced format reads what fits it; a file of which no line fits is an error, not stored") {
+  testutil::TempDir tmp;
+  fs::path fixture = testutil::source_dir() / "fixtures" / "logs" / "freeswitch-log" / "freeswitch.log";
+  fs::path prose = tmp / "notes.txt", mixed = tmp / "mixed.log";
+  testutil::write_file(prose, "the customer says agent 1042 keeps missing calls\nsince 14:00 nobody can take calls\n");
+  testutil::write_file(mixed, "some junk first\n2024-03-05 14:02:31.241002 97.40% [DEBUG] mod_callcenter.c:1180 Updated "
+                              "Agent 1001@default set status = On Break\nmore junk\n");
+  auto count_inputs = [](const fs::path& db) {
+    auto store = Store::open(db.string(), Store::Mode::read_only);
+    REQUIRE(store.ok());
+    Statement q((*store)->db(), "SELECT count(*) || ',' || coalesce(sum(events), 0) FROM inputs");
+    REQUIRE(q.step());
+    return q.text(0);
+  };
+  {
+    fs::path db = tmp / "right.db";
+    auto r = run_cli({"ingest", "--db", db.string(), "--tz", "UTC", "--as", "freeswitch-log", fixture.string()});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(count_inputs(db).rfind("1,", 0) == 0);
+    CHECK(count_inputs(db) != "1,0");
+  }
+  {
+    // one line of three fits: stored, the other two counted unmatched, as without --as
+    fs::path db = tmp / "mixed.db";
+    auto r = run_cli({"ingest", "--db", db.string(), "--tz", "UTC", "--as", "freeswitch-log", mixed.string()});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("3 lines (1 parsed, 2 unmatched)") != std::string::npos);
+    CHECK(count_inputs(db) == "1,1");
+  }
+  {
+    fs::path db = tmp / "prose.db";
+    auto r = run_cli({"ingest", "--db", db.string(), "--tz", "UTC", "--as", "freeswitch-log", prose.string(),
+                      fixture.string()});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("notes.txt: none of its 2 lines fits freeswitch-log (forced with --as): nothing stored; no "
+                     "other known format fits it either") != std::string::npos);
+    CHECK(count_inputs(db).rfind("1,", 0) == 0);  // the fixture after it is still read
+  }
+}
