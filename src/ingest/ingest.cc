@@ -830,9 +830,10 @@ InputReport Ingester::ingest(InputStream& in) {
     return rep;
   }
   ScanStats& s = *scanned;
-  if (!opts_.forced_format.empty() && s.parsed == 0 && s.unmatched > 0) {
-    // Not one line fits: the format forced is not this file's. Storing it would only hide
-    // the mistake behind a count of unmatched lines.
+  if (!opts_.forced_format.empty() && s.records == 0 && s.unmatched > 0) {
+    // Not one line fits a layout of the format: it is not this file's. Storing it would only
+    // hide the mistake behind a count of unmatched lines. (Lines that fit a layout but cannot
+    // be normalized, an unknown state say, are records: counted unmatched with their reason.)
     store_.abort_input();
     rep.status = "error";
     rep.message = "none of its " + std::to_string(s.unmatched) + " lines fits " + spec->name +

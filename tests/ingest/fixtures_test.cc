@@ -230,6 +230,19 @@ TEST_CASE("--as: a forced format reads what fits it; a file of which no line fit
     CHECK(count_inputs(db) == "1,1");
   }
   {
+    // lines that fit the layout but name a state the format does not know: not the format's
+    // fault, so stored with their reason, as without --as
+    fs::path odd = tmp / "odd-state.log";
+    testutil::write_file(odd, "2024-03-05 14:02:31.241002 97.40% [DEBUG] mod_callcenter.c:1180 Updated Agent "
+                              "1001@default set status = Gone Fishing\n");
+    fs::path db = tmp / "odd.db";
+    auto r = run_cli({"ingest", "--db", db.string(), "--tz", "UTC", "--as", "freeswitch-log", odd.string()});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out.find("unknown state 'Gone Fishing'") != std::string::npos);
+    CHECK(count_inputs(db) == "1,0");
+  }
+  {
     fs::path db = tmp / "prose.db";
     auto r = run_cli({"ingest", "--db", db.string(), "--tz", "UTC", "--as", "freeswitch-log", prose.string(),
                       fixture.string()});
