@@ -59,7 +59,21 @@ bool read_report_parts(Env& env, Store& store, const Diagnosis& d, const ReportO
 }
 
 // Writes the report to a file, or to `out` when output is "" or "-". Returns an error, or "".
-std::string write_report_to(std::ostream& out, const std::string& output, const Diagnosis& d, const ReportParts& parts) {
+// `created` (if given) tells whether `output` is a plain file this call made (anew, or in
+// place of an earlier report): the only kind of output a caller may remove when the report
+// cannot be finished. A link, a device or a file of several names is the user's, written
+// through, and never removed. On a failure here such a file of ours is removed already.
+std::string write_report_to(std::ostream& out, const std::string& output, const Diagnosis& d, const ReportParts& parts,
+                            bool* created) {
+  bool ours = false;
+  if (created) *created = false;
+  auto fail = [&](std::string why) {
+    if (ours) {
+      (void)::unlink(output.c_str());  // no half report of ours left behind
+      if (created) *created = false;
+    }
+    return why;
+  };
   try {
     if (output.empty() || output == "-") {
       write_report(out, d, parts.coverage, parts.opts, *parts.redact);
@@ -71,17 +85,28 @@ std::string write_report_to(std::ostream& out, const std::string& output, const 
     // Anything else (a link, a device, a file of several names) is written through as before.
     struct stat old {};
     bool replaced = false;
-    if (::lstat(output.c_str(), &old) == 0 && S_ISREG(old.st_mode) && old.st_nlink == 1)
-      replaced = ::unlink(output.c_str()) == 0;
+    const bool existed = ::lstat(output.c_str(), &old) == 0;
+    if (existed && S_ISREG(old.st_mode) && old.st_nlink == 1) replaced = ::unlink(output.c_str()) == 0;
     std::ofstream f(output, std::ios::binary);
-    if (!f) return "cannot write " + output + ": " + std::strerror(errno);
+    if (!f) return fail("cannot write " + output + ": " + std::strerror(errno));
+    ours = !existed || replaced;
+    if (created) *created = ours;
     if (replaced) (void)::chmod(output.c_str(), old.st_mode & 07777);
+    // the reason is the errno of the write that failed: read at once, before anything else
+    // can set it (the stream itself keeps none)
+    auto failed = [&] {
+      const int e = errno;
+      return fail("cannot write " + output + (e != 0 ? std::string(": ") + std::strerror(e) : ""));
+    };
+    errno = 0;
     write_report(f, d, parts.coverage, parts.opts, *parts.redact);
+    if (f) f.flush();
+    if (!f) return failed();
     f.close();
-    if (!f) return "cannot write " + output;
+    if (!f) return failed();
     return "";
   } catch (const std::exception& e) {
-    return std::string("the report was not finished: ") + e.what();
+    return fail(std::string("the report was not finished: ") + e.what());
   }
 }
 
@@ -117,7 +142,7 @@ int write_case_report(Env& env, const std::string& db, const std::string& patter
   }
   ReportParts parts;
   if (!read_report_parts(env, **store, *d, opts, parts)) return static_cast<int>(Exit::input_error);
-  if (std::string err = write_report_to(env.out, output, *d, parts); !err.empty()) {
+  if (std::string err = write_report_to(env.out, output, *d, parts, nullptr); !err.empty()) {
     error_line(env, err);
     return static_cast<int>(Exit::input_error);
   }
@@ -192,7 +217,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
   Diagnosis diagnosis;
   bool diagnosed = false;
   ReportParts parts;
-  bool streamed = false, unreadable = false;
+  bool streamed = false, unreadable = false, report_is_ours = false;
   std::string stream_error;
   std::jthread writer;  // joined on every way out, before what it reads goes
   std::function<void(const Diagnosis&)> on_briefs;
@@ -204,7 +229,7 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
       } else if (read_report_parts(env, **store, d, opts, parts)) {
         streamed = true;
         writer = std::jthread([&] {
-          stream_error = write_report_to(env.out, output, diagnosis, parts);
+          stream_error = write_report_to(env.out, output, diagnosis, parts, &report_is_ours);
           diagnosis.verdicts.reader_left();  // (even if it could not start: the diagnosis must not wait for it)
         });
         return;
@@ -226,10 +251,10 @@ int cmd_analyze(Env& env, const std::vector<std::string>& args) {
     if (diagnosed && stream_error.empty()) {
       print_summary(env, diagnosis, output);
     } else {
-      // the diagnosis stopped (its error is written) or the writing did: no half report
+      // the diagnosis stopped (its error is written) or the writing did: no half report of
+      // ours (a link or a device named by -o is the user's, and stays)
       if (!stream_error.empty() && diagnosed) error_line(env, stream_error);
-      std::error_code ec;
-      std::filesystem::remove(output, ec);
+      if (report_is_ours) (void)::unlink(output.c_str());
       rc2 = static_cast<int>(Exit::input_error);
     }
   } else if (rc != static_cast<int>(Exit::usage)) {

@@ -213,3 +213,21 @@ TEST_CASE("a report written over the last one replaces a plain file, and writes 
   CHECK(fs::hard_link_count(first) == 2);
   CHECK(read_file(second) == want);
 }
+
+TEST_CASE("a report that cannot be written is an error that says why; a link named by -o is not removed") {
+  // /dev/full takes no byte: every write fails with "No space left on device"
+  REQUIRE(fs::exists("/dev/full"));
+  testutil::TempDir tmp;
+  fs::path in = scenario_inputs("r6-one-agent-forbidden");
+  const fs::path link = tmp / "report.json";
+  fs::create_symlink("/dev/full", link);
+  for (const char* threads : {"1", "3"}) {  // written after the diagnosis, and while it runs
+    CAPTURE(threads);
+    auto r = run_cli({"analyze", "--threads", threads, "--tz", "Europe/London", "-o", link.string(), in.string()});
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);
+    CHECK(r.err.find("cannot write " + link.string() + ": No space left on device") != std::string::npos);
+    CHECK(fs::is_symlink(link));  // the user's link stays (removing it was the old way out)
+    CHECK(r.out.find("report: ") == std::string::npos);
+  }
+}
