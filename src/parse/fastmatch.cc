@@ -3,6 +3,13 @@
 
 #include <re2/re2.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CALLAUDIT_NIBBLES 1
+#else
+#define CALLAUDIT_NIBBLES 0
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -21,6 +28,15 @@ struct FastMatcher::Node {
   bool by_class = false;
   std::uint8_t member[256] = {};
   std::vector<std::uint8_t> need;
+  // fixed, when its classes split into at most 8 "rectangles" (a set of high nibbles times a
+  // set of low nibbles; `[0-9a-f]` is two): bit b of lo_bits[c & 15] & hi_bits[c >> 4] says
+  // byte c is in rectangle b, nibble_need[i] holds the rectangles of position i's class, so
+  // 16 positions are checked at once with two table shuffles (SSSE3, where the CPU has it).
+  // nibble_need has 16 zero bytes past the run, for the last, partial block's load.
+  bool by_nibble = false;
+  alignas(16) std::uint8_t lo_bits[16] = {};
+  alignas(16) std::uint8_t hi_bits[16] = {};
+  std::vector<std::uint8_t> nibble_need;
   std::uint64_t bits[2] = {0, 0};   // rep: the class, over bytes 0..127
   std::uint8_t in[256] = {};        // rep: the same class as a table (bytes from 0x80 never in it)
   bool dot = false;                 // rep: the class is every ASCII byte but '\n'
@@ -360,6 +376,54 @@ void compute_first(const FastMatcher::Node* cn) {
   }
 }
 
+// Splits the classes of a fixed run into rectangles of nibbles (see Node::by_nibble), when
+// 8 bits are enough for all of them.
+void set_nibbles(FastMatcher::Node* n) {
+  struct Rect {
+    std::uint8_t highs = 0;   // high nibbles 0..7 (bytes from 0x80 are in no class)
+    std::uint16_t lows = 0;   // low nibbles
+    bool operator==(const Rect&) const = default;
+  };
+  std::vector<Rect> rects;
+  std::vector<std::uint8_t> need;
+  std::vector<std::pair<std::array<std::uint64_t, 2>, std::uint8_t>> seen;  // class -> its rectangles
+  for (const auto& m : n->each) {
+    auto known = std::find_if(seen.begin(), seen.end(), [&](const auto& e) { return e.first == m; });
+    if (known != seen.end()) {
+      need.push_back(known->second);
+      continue;
+    }
+    // the low nibbles of the class under each high nibble; equal sets of lows make one rectangle
+    std::uint16_t lows_of[8] = {};
+    for (unsigned c = 0; c < 128; ++c)
+      if ((m[c >> 6] >> (c & 63)) & 1) lows_of[c >> 4] = static_cast<std::uint16_t>(lows_of[c >> 4] | 1u << (c & 15));
+    std::uint8_t bits = 0;
+    for (unsigned h = 0; h < 8; ++h) {
+      if (lows_of[h] == 0) continue;
+      Rect r;
+      for (unsigned g = 0; g < 8; ++g)
+        if (lows_of[g] == lows_of[h]) r.highs = static_cast<std::uint8_t>(r.highs | 1u << g);
+      r.lows = lows_of[h];
+      size_t b = static_cast<size_t>(std::find(rects.begin(), rects.end(), r) - rects.begin());
+      if (b == rects.size()) {
+        if (rects.size() == 8) return;  // too many: the other checks stay
+        rects.push_back(r);
+      }
+      bits = static_cast<std::uint8_t>(bits | 1u << b);
+    }
+    need.push_back(bits);  // 0 for an empty class: never matches, as it should
+    seen.emplace_back(m, bits);
+  }
+  for (size_t b = 0; b < rects.size(); ++b)
+    for (unsigned x = 0; x < 16; ++x) {
+      if ((rects[b].lows >> x) & 1) n->lo_bits[x] = static_cast<std::uint8_t>(n->lo_bits[x] | 1u << b);
+      if (x < 8 && ((rects[b].highs >> x) & 1)) n->hi_bits[x] = static_cast<std::uint8_t>(n->hi_bits[x] | 1u << b);
+    }
+  need.resize(need.size() + 16, 0);
+  n->nibble_need = std::move(need);
+  n->by_nibble = true;
+}
+
 // A node that matches a fixed number of bytes in one way only: a literal, or a class
 // repeated exactly n times (n >= 1), or such a run already joined.
 bool fixed_width(const FastMatcher::Node* n) {
@@ -415,6 +479,7 @@ void join_fixed(std::vector<std::unique_ptr<FastMatcher::Node>>& nodes) {
       if (classes.size() > 8) break;
       need.push_back(static_cast<std::uint8_t>(1u << j));
     }
+    set_nibbles(n);
     n->by_class = classes.size() <= 8;
     if (!n->by_class) continue;
     n->need = std::move(need);
@@ -534,6 +599,12 @@ std::unique_ptr<FastMatcher> FastMatcher::compile(std::string_view pattern, cons
 
 FastMatcher::~FastMatcher() = default;
 
+int FastMatcher::nibble_runs() const {
+  return static_cast<int>(std::count_if(nodes_.begin(), nodes_.end(), [](const auto& n) {
+    return n->kind == Node::fixed && n->by_nibble;
+  }));
+}
+
 bool FastMatcher::is_ascii(std::string_view s) {
   const char* p = s.data();
   size_t n = s.size(), i = 0;
@@ -548,6 +619,43 @@ bool FastMatcher::is_ascii(std::string_view s) {
 }
 
 namespace {
+
+#if CALLAUDIT_NIBBLES
+bool have_ssse3() {
+  static const bool has = __builtin_cpu_supports("ssse3");
+  return has;
+}
+
+// Bit i set: position i of the 16 bytes at p is not in its class (need: the positions' rectangles).
+__attribute__((target("ssse3"))) inline unsigned nibble_misses(const FastMatcher::Node* n, const unsigned char* p,
+                                                                const std::uint8_t* need) {
+  const __m128i lo_t = _mm_load_si128(reinterpret_cast<const __m128i*>(n->lo_bits));
+  const __m128i hi_t = _mm_load_si128(reinterpret_cast<const __m128i*>(n->hi_bits));
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i lo = _mm_and_si128(v, low4);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+  const __m128i in = _mm_and_si128(_mm_shuffle_epi8(lo_t, lo), _mm_shuffle_epi8(hi_t, hi));
+  const __m128i got = _mm_and_si128(in, _mm_loadu_si128(reinterpret_cast<const __m128i*>(need)));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(got, _mm_setzero_si128())));
+}
+
+// The k bytes at p against a fixed run's rectangles, 16 at a time; `avail` (>= k) bytes may be
+// read from p. The last, partial block is read whole when the text has room for it, and its
+// positions past the run are not looked at; otherwise it is checked byte by byte.
+__attribute__((target("ssse3"))) bool fixed_by_nibbles(const FastMatcher::Node* n, const unsigned char* p, size_t k,
+                                                        size_t avail) {
+  const std::uint8_t* need = n->nibble_need.data();
+  size_t i = 0;
+  for (; i + 16 <= k; i += 16)
+    if (nibble_misses(n, p + i, need + i) != 0) return false;
+  if (i == k) return true;
+  if (avail - i >= 16) return (nibble_misses(n, p + i, need + i) & ((1u << (k - i)) - 1)) == 0;
+  for (; i < k; ++i)
+    if ((n->lo_bits[p[i] & 15] & (p[i] < 128 ? n->hi_bits[p[i] >> 4] : 0) & need[i]) == 0) return false;
+  return true;
+}
+#endif
 
 struct Run {
   const char* s;
@@ -598,6 +706,11 @@ struct Run {
           const size_t k = n->each.size();
           if (len - pos < k) return false;
           const auto* p = reinterpret_cast<const unsigned char*>(s + pos);
+#if CALLAUDIT_NIBBLES
+          if (n->by_nibble && have_ssse3()) {
+            if (!fixed_by_nibbles(n, p, k, len - pos)) return false;
+          } else
+#endif
           if (n->by_class) {
             // each byte's classes, masked by its position's: a zero byte is a mismatch
             const std::uint8_t* need = n->need.data();

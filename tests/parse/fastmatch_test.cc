@@ -162,25 +162,41 @@ TEST_CASE("the fast matcher agrees with RE2 on every short string") {
   CHECK(compared > 100000);
 }
 
-TEST_CASE("the fast matcher agrees with RE2 on long fixed runs, eight bytes at a time or with many classes") {
-  // a run of few classes is checked eight positions at a time, one of more than eight classes
-  // byte by byte: each text matching as a whole, then every byte changed, the text cut short
-  // and grown by one
-  const std::pair<const char*, const char*> cases[] = {
-      {"(?P<u>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}) x", "0123abcd-ef01-9a8b x"},
-      {"(?P<t>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{6})(?: (?P<c>\\d+))?", "2024-03-05 08:00:00.000340 97"},
-      {"abcdefghij-\\d{3}", "abcdefghij-123"},
-      {"(?:x|y)0123456789[a-c]{2}(?P<z>z*)", "y0123456789cazz"},
+TEST_CASE("the fast matcher agrees with RE2 on long fixed runs, 16 or eight bytes at a time or with many classes") {
+  // a run whose classes split into few nibble rectangles is checked 16 positions at a time
+  // (the last, partial block read whole when the text goes on for 16 bytes more, else byte by
+  // byte), one of few classes eight positions at a time, one of more than eight classes byte
+  // by byte: each text matching as a whole, then every byte changed, the text cut short and
+  // grown by one
+  struct Case {
+    const char* pattern;
+    const char* text;
+    bool by_nibbles;  // its runs split into few nibble rectangles
+  };
+  const Case cases[] = {
+      {"(?P<u>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}) x", "0123abcd-ef01-9a8b x", true},
+      {"(?P<t>\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{6})(?: (?P<c>\\d+))?", "2024-03-05 08:00:00.000340 97", true},
+      // a rectangle for each literal byte: more than eight
+      {"abcdefghij-\\d{3}", "abcdefghij-123", false},
+      {"(?:x|y)0123456789[a-c]{2}(?P<z>z*)", "y0123456789cazz", false},
+      // 36 bytes: two whole blocks and a tail read whole (the text goes on)
+      {"(?P<u>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) (?P<r>.*)",
+       "9b1e6c2a-7d4f-4c1e-8a55-0f2d3c4b5a69 2024-03-05 14:05:31.233190 [NOTICE]", true},
+      // 40 bytes at the very end of the text: the tail byte by byte
+      {"(?P<a>[A-Z]{20}[0-9]{20})", "ABCDEFGHIJKLMNOPQRST01234567890123456789", true},
+      // classes of several rectangles each: every printable byte, word bytes
+      {"<[!-~]{17}\\w{16}>(?P<r>.*)", "<a~!0Zz{}|_-+=?/.Ab_9Zz0aQ_x1Y2w3V> and more text after it", true},
   };
   const std::string swaps = "0a9f-: .xzgZ\x7f";
   int compared = 0;
   for (const auto& one : cases) {
-    const char* pat = one.first;
-    const char* base = one.second;
+    const char* pat = one.pattern;
+    const char* base = one.text;
     RE2 re(pat);
     REQUIRE_MESSAGE(re.ok(), pat);
     auto fm = FastMatcher::compile(pat, re);
     REQUIRE_MESSAGE(fm != nullptr, pat);
+    CHECK_MESSAGE((fm->nibble_runs() > 0) == one.by_nibbles, pat);
     const std::string text = base;
     REQUIRE(RE2::FullMatch(text, re));
     agree(pat, re, *fm, text, compared);
